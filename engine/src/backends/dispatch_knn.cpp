@@ -1,0 +1,28 @@
+// Picks the CPU or the CUDA implementation (one file per family, so a test
+// linking one family does not pull the others).
+#include "prism/knn.hpp"
+
+#ifdef PRISM_HAVE_CUDA
+#include "prism/cuda/api.hpp"
+#endif
+
+namespace prism {
+
+KnnGraph build_knn(ConstView x, const KnnParams& p, Progress* progress) {
+  PRISM_EXPECTS(p.k >= 1 && p.k <= 1000, "k must be between 1 and 1000, got ", p.k);
+  PRISM_EXPECTS(x.rows >= 2, "need at least 2 rows for a kNN graph, got ", x.rows);
+  PRISM_EXPECTS(p.k < x.rows, "k = ", p.k, " needs more than ", p.k, " rows, got ", x.rows);
+  const bool approx = p.mode == KnnMode::approx ||
+                      (p.mode == KnnMode::automatic && x.rows >= p.approx_threshold);
+#ifdef PRISM_HAVE_CUDA
+  if (resolve_backend(p.backend) == Backend::cuda)
+    return approx ? cuda::knn_approx(x, p.k, p.metric, p.seed, progress)
+                  : cuda::knn_exact(x, p.k, p.metric, progress);
+#else
+  resolve_backend(p.backend);
+#endif
+  return approx ? knn_approx_cpu(x, p.k, p.metric, p.seed, progress)
+                : knn_exact_cpu(x, p.k, p.metric, progress);
+}
+
+}  // namespace prism
