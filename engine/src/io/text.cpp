@@ -1,0 +1,225 @@
+// Text vectors: word2vec text, GloVe and fastText ("word v1 v2 ...", with or
+// without an "N D" header line) and TensorBoard's vectors.tsv (numbers only).
+// The file is memory-mapped and cut into chunks at line boundaries that are
+// parsed in parallel; std::from_chars (exact, locale-free; libstdc++ 12 uses
+// the fast_float algorithm) does the numbers.
+#include <omp.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "readers.hpp"
+
+namespace prism::io {
+
+bool parse_float(const char*& p, const char* end, float& out) {
+  const char* s = p;
+  if (s < end && *s == '+') ++s;  // from_chars rejects a leading '+'
+  auto r = std::from_chars(s, end, out);
+  if (r.ec == std::errc::result_out_of_range) {
+    // Denormal or huge literals: from_chars leaves `out` alone; parse as double.
+    double v;
+    auto rd = std::from_chars(s, end, v);
+    if (rd.ec != std::errc() && rd.ec != std::errc::result_out_of_range) return false;
+    out = static_cast<float>(v);
+    p = rd.ptr;
+    return true;
+  }
+  if (r.ec != std::errc()) return false;
+  p = r.ptr;
+  return true;
+}
+
+namespace {
+
+inline bool is_sep(char c) { return c == ' ' || c == '\t'; }
+
+struct ChunkResult {
+  std::vector<float> values;
+  std::vector<std::string> names;
+  std::vector<int64_t> row_offsets;  // byte offset of each row's line
+  int64_t error_offset = -1;         // first error's line start
+  std::string error;                 // message without the "file line L" prefix
+};
+
+/// Parses the lines in [begin, end) (each ends in '\n' or at `end`).
+void parse_chunk(const char* base, const char* begin, const char* end, int64_t d, bool named,
+                 ChunkResult& out) {
+  const char* p = begin;
+  while (p < end) {
+    const char* line = p;
+    const char* eol = static_cast<const char*>(std::memchr(p, '\n', end - p));
+    if (!eol) eol = end;
+    const char* le = eol;
+    while (le > line && (le[-1] == '\r' || is_sep(le[-1]))) --le;
+    p = eol + 1;
+    if (le == line) continue;  // blank line
+    const char* q = line;
+    if (named) {
+      const char* ne = q;
+      while (ne < le && !is_sep(*ne)) ++ne;
+      out.names.emplace_back(q, ne);
+      q = ne;
+    }
+    const size_t first = out.values.size();
+    out.values.resize(first + d);
+    float* v = out.values.data() + first;
+    int64_t j = 0;
+    for (;;) {
+      while (q < le && is_sep(*q)) ++q;
+      if (q >= le) break;
+      if (j == d) {
+        int64_t extra = 0;
+        while (q < le) {
+          ++extra;
+          while (q < le && !is_sep(*q)) ++q;
+          while (q < le && is_sep(*q)) ++q;
+        }
+        out.error_offset = line - base;
+        out.error = cat("expected ", d, " values, found ", d + extra, " (ragged rows?)");
+        return;
+      }
+      const char* tok = q;
+      if (!parse_float(q, le, v[j]) || (q < le && !is_sep(*q))) {
+        const char* te = tok;
+        while (te < le && !is_sep(*te)) ++te;
+        out.error_offset = line - base;
+        out.error = cat("value ", j + 1, " '", std::string(tok, std::min<ptrdiff_t>(te - tok, 40)),
+                        "' is not a number");
+        return;
+      }
+      ++j;
+    }
+    if (j != d) {
+      out.error_offset = line - base;
+      out.error = cat("expected ", d, " values, found ", j, named && j == 0 ? " (only a name)" : "",
+                      " (ragged rows or a truncated file?)");
+      return;
+    }
+    out.row_offsets.push_back(line - base);
+  }
+}
+
+int64_t line_number(const char* base, int64_t offset) {
+  return 1 + std::count(base, base + offset, '\n');
+}
+
+/// Counts the values on one line (after the name when `named`).
+int64_t count_values(const char* line, const char* eol, bool named) {
+  const char* q = line;
+  if (named)
+    while (q < eol && !is_sep(*q)) ++q;
+  int64_t n = 0;
+  for (;;) {
+    while (q < eol && (is_sep(*q) || *q == '\r')) ++q;
+    if (q >= eol) break;
+    ++n;
+    while (q < eol && !is_sep(*q) && *q != '\r') ++q;
+  }
+  return n;
+}
+
+}  // namespace
+
+RawRead read_text_vectors(const std::string& path, bool named, const ReadOptions& o) {
+  MappedFile f(path);
+  const char* base = f.data();
+  const char* end = base + f.size();
+  PRISM_EXPECTS(f.size() > 0, path, ": file is empty (expected one vector per line)");
+
+  // Optional "N D" header (word2vec text, fastText .vec).
+  const char* p = base;
+  int64_t header_n = -1, d = -1;
+  if (named) {
+    const char* eol = static_cast<const char*>(std::memchr(p, '\n', f.size()));
+    if (!eol) eol = end;
+    int64_t a = -1, b = -1;
+    const char* q = p;
+    auto r1 = std::from_chars(q, eol, a);
+    if (r1.ec == std::errc()) {
+      q = r1.ptr;
+      while (q < eol && is_sep(*q)) ++q;
+      auto r2 = std::from_chars(q, eol, b);
+      const char* t = r2.ptr;
+      while (t < eol && (is_sep(*t) || *t == '\r')) ++t;
+      if (r2.ec == std::errc() && t == eol) {
+        header_n = a;
+        d = b;
+        p = eol < end ? eol + 1 : end;
+      }
+    }
+  }
+  // Without a header, D is the first data line's value count.
+  if (d < 0) {
+    const char* q = p;
+    while (q < end) {
+      const char* eol = static_cast<const char*>(std::memchr(q, '\n', end - q));
+      if (!eol) eol = end;
+      const int64_t c = count_values(q, eol, named);
+      if (c > 0 || count_values(q, eol, false) > 0) {
+        d = c;
+        break;
+      }
+      q = eol + 1;
+    }
+    PRISM_EXPECTS(d >= 0, path, ": no vectors in the file (expected one vector per line)");
+    PRISM_EXPECTS(d > 0, path, " line ", line_number(base, q - base),
+                  ": no values after the name (expected D >= 1 numbers per line)");
+  }
+  PRISM_EXPECTS(d > 0, path, " line 1: header says D = ", d, " (expected D >= 1)");
+
+  // Chunks at line boundaries, a few per thread for balance.
+  const int threads = omp_get_max_threads();
+  const int64_t body = end - p;
+  const int nchunks = static_cast<int>(std::clamp<int64_t>(body / (4 << 20), 1, threads * 4));
+  std::vector<const char*> cuts{p};
+  for (int c = 1; c < nchunks; ++c) {
+    const char* at = p + body * c / nchunks;
+    at = std::max(at, cuts.back());
+    const char* nl = static_cast<const char*>(std::memchr(at, '\n', end - at));
+    cuts.push_back(nl ? nl + 1 : end);
+  }
+  cuts.push_back(end);
+  std::vector<ChunkResult> parts(nchunks);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int c = 0; c < nchunks; ++c) parse_chunk(base, cuts[c], cuts[c + 1], d, named, parts[c]);
+
+  int64_t n = 0;
+  for (auto& part : parts) {
+    if (part.error_offset >= 0)
+      throw InputError(cat(path, " line ", line_number(base, part.error_offset), ": ", part.error));
+    n += static_cast<int64_t>(part.row_offsets.size());
+  }
+  if (header_n >= 0)
+    PRISM_EXPECTS(header_n == n, path, " line 1: header says N = ", header_n, ", but the file has ",
+                  n, " vectors (expected the header to match)");
+  check_shape(path, n, d);
+
+  Matrix m(n, d);
+  std::vector<std::string> names;
+  std::vector<int64_t> offsets;
+  if (named) names.reserve(static_cast<size_t>(n));
+  offsets.reserve(static_cast<size_t>(n));
+  int64_t row = 0;
+  for (auto& part : parts) {
+    std::memcpy(m.row(row), part.values.data(), part.values.size() * sizeof(float));
+    row += static_cast<int64_t>(part.row_offsets.size());
+    offsets.insert(offsets.end(), part.row_offsets.begin(), part.row_offsets.end());
+    for (auto& s : part.names) names.push_back(std::move(s));
+    part = ChunkResult{};
+  }
+  RawRead r;
+  r.ds.format = named ? "text" : "tsv";
+  r.ds.dtype = "text";
+  r.ds.adopt(std::move(m));
+  if (named) r.ds.meta.add("word", std::move(names), true);
+  // Line numbers are only needed for an error: count them then.
+  r.where = [path, offsets](int64_t row) {
+    MappedFile again(path);
+    return cat(path, " line ", line_number(again.data(), offsets[row]));
+  };
+  return r;
+}
+
+}  // namespace prism::io

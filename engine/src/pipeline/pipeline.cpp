@@ -1,0 +1,150 @@
+// The reduce job: pre-reduction, kNN graph, initial layout, optimiser.
+#include "prism/pipeline.hpp"
+
+#include <chrono>
+#include <cmath>
+
+namespace prism {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+/// PCA's result as a reducer with one step, so every method runs the same way.
+class PcaReducer final : public Reducer {
+ public:
+  PcaReducer(Matrix y, Backend b) : y_(std::move(y)), backend_(b) {}
+  int64_t total_steps() const override { return 1; }
+  int64_t steps_done() const override { return done_; }
+  void step() override { done_ = 1; }
+  ConstView embedding() override { return y_.view(); }
+  Backend backend() const override { return backend_; }
+
+ private:
+  Matrix y_;
+  Backend backend_;
+  int64_t done_ = 0;
+};
+
+Matrix normalise_rows(ConstView x) {
+  Matrix m(x.rows, x.cols);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < x.rows; ++i) {
+    double s = 0;
+    for (int64_t j = 0; j < x.cols; ++j) s += double(x(i, j)) * x(i, j);
+    const float inv = s > 0 ? static_cast<float>(1.0 / std::sqrt(s)) : 0.f;
+    for (int64_t j = 0; j < x.cols; ++j) m(i, j) = x(i, j) * inv;
+  }
+  return m;
+}
+
+Matrix pca_layout(ConstView x, int dims, Backend backend, uint64_t seed, Progress* progress) {
+  PcaParams pp;
+  pp.dims = std::min<int>(dims, static_cast<int>(x.cols));
+  pp.backend = backend;
+  pp.seed = seed;
+  const PcaModel model = fit_pca(x, pp, progress);
+  Matrix y = model.transform(x);
+  if (y.cols() < dims) {  // D < dims: pad with zeros (tiny inputs only)
+    Matrix padded(y.rows(), dims);
+    for (int64_t i = 0; i < y.rows(); ++i)
+      for (int64_t c = 0; c < y.cols(); ++c) padded(i, c) = y(i, c);
+    y = std::move(padded);
+  }
+  return y;
+}
+
+}  // namespace
+
+PreparedReduction prepare_reduction(ConstView x, const ReduceParams& params, Progress* progress) {
+  PRISM_EXPECTS(params.dims >= 1, "dims must be at least 1, got ", params.dims);
+  PRISM_EXPECTS(x.rows >= 2, "need at least 2 rows to reduce, got ", x.rows);
+  PreparedReduction out;
+  out.backend = resolve_backend(params.backend);
+  const Backend backend = out.backend;
+
+  if (params.method == Method::pca) {
+    auto t0 = Clock::now();
+    PcaParams pp = params.pca;
+    pp.dims = params.dims;
+    pp.backend = backend;
+    pp.seed = params.seed;
+    PRISM_EXPECTS(pp.dims <= x.cols, "PCA to ", pp.dims, " dimensions needs D >= ", pp.dims, ", got D = ", x.cols);
+    const PcaModel model = fit_pca(x, pp, progress);
+    out.reducer = std::make_unique<PcaReducer>(model.transform(x), backend);
+    out.times.init = since(t0);
+    return out;
+  }
+
+  // Cosine: unit rows, so that euclidean distances (and PCA) follow the angles.
+  Matrix unit;
+  ConstView data = x;
+  Metric metric = params.metric;
+  const bool tsne = params.method == Method::tsne;
+  const int pre_dims = tsne ? params.tsne.pca_dims : 0;
+  auto t0 = Clock::now();
+  Matrix reduced;
+  if (pre_dims > 0 && x.cols > 100 && pre_dims < x.cols) {
+    // As openTSNE / scikit-learn users do: PCA to 50 dims first on wide data.
+    if (metric == Metric::cosine) {
+      unit = normalise_rows(x);
+      data = unit.view();
+      metric = Metric::euclidean;
+    }
+    reduced = pca_layout(data, pre_dims, backend, params.seed, progress);
+    data = reduced.view();
+  }
+  out.times.preprocess = since(t0);
+
+  t0 = Clock::now();
+  KnnParams kp;
+  kp.metric = metric;
+  kp.mode = params.knn_mode;
+  kp.seed = params.seed;
+  kp.backend = backend;
+  kp.k = tsne ? static_cast<int>(std::min<double>(x.rows - 1, std::ceil(3 * params.tsne.perplexity)))
+              : std::min<int>(params.umap.n_neighbors, static_cast<int>(x.rows - 1));
+  PRISM_EXPECTS(kp.k >= 1, "too few rows (", x.rows, ") for a neighbour graph");
+  const KnnGraph graph = build_knn(data, kp, progress);
+  out.times.knn = since(t0);
+
+  t0 = Clock::now();
+  const Init init = tsne ? params.tsne.init : params.umap.init;
+  Matrix initial;
+  if (init == Init::pca) initial = pca_layout(data, params.dims, backend, params.seed, nullptr);
+  const Matrix* init_ptr = init == Init::pca ? &initial : nullptr;
+  if (tsne) {
+    TsneParams tp = params.tsne;
+    tp.dims = params.dims;
+    tp.seed = params.seed;
+    tp.backend = backend;
+    PRISM_EXPECTS(tp.init != Init::spectral, "t-SNE init must be pca or random (spectral is UMAP's)");
+    PRISM_EXPECTS(tp.perplexity > 0 && 3 * tp.perplexity < x.rows, "perplexity ", tp.perplexity,
+                  " is too large for ", x.rows, " points (needs 3 * perplexity < N)");
+    out.reducer = make_tsne(graph, init_ptr, tp);
+  } else {
+    UmapParams up = params.umap;
+    up.dims = params.dims;
+    up.seed = params.seed;
+    up.backend = backend;
+    out.reducer = make_umap(graph, init_ptr, up);
+  }
+  out.times.init = since(t0);
+  return out;
+}
+
+Projection reduce(ConstView x, const ReduceParams& params, Progress* progress) {
+  PreparedReduction prep = prepare_reduction(x, params, progress);
+  Projection out;
+  out.times = prep.times;
+  out.backend = prep.backend;
+  const auto t0 = Clock::now();
+  run_reducer(*prep.reducer, progress, "optimise", params.method == Method::tsne ? 50 : 0);
+  out.times.optimise = since(t0);
+  out.aborted = !prep.reducer->done();
+  out.objective = prep.reducer->objective();
+  out.y = to_matrix(prep.reducer->embedding());
+  return out;
+}
+
+}  // namespace prism
