@@ -34,8 +34,9 @@ void InputOptions::add_to(CLI::App& app, bool positional) {
   app.add_flag("--drop-invalid", drop_invalid, "Skip rows with NaN/Inf values (default: reject)");
 }
 
-Dataset InputOptions::read() const {
+Dataset InputOptions::read(bool check_values) const {
   ReadOptions o;
+  o.check_values = check_values;
   o.format = parse_format(format);
   o.metadata = metadata;
   o.labels = labels;

@@ -30,7 +30,8 @@ struct InputOptions {
   bool drop_invalid = false;
 
   void add_to(CLI::App& app, bool positional = true);
-  Dataset read() const;
+  /// Reads the data set; `check_values` scans for NaN/Inf (see ReadOptions).
+  Dataset read(bool check_values = true) const;
 };
 
 /// --seed: a fixed seed, or a random one printed to stderr.

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", global().quiet, "No progress output");
   app.add_flag("-v,--verbose", global().verbose, "Print stage timings and objective values");
   app.fallthrough();
-  app.formatter()->column_width(34);
+  app.get_formatter()->column_width(34);
 
   auto& registry = command_registry();
   std::sort(registry.begin(), registry.end(),
@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   std::vector<std::pair<CLI::App*, std::function<int()>>> runners;
   for (auto& cmd : registry) {
     CLI::App* sub = app.add_subcommand(cmd.name, cmd.description);
-    sub->formatter()->column_width(34);
+    sub->get_formatter()->column_width(34);
     runners.emplace_back(sub, cmd.setup(*sub));
   }
 

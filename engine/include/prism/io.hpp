@@ -30,6 +30,9 @@ struct ReadOptions {
   std::string labels;         ///< IDX labels file (default: the images file's sibling)
   std::string label_column;   ///< metadata column used as labels (default: "label", else the first)
   bool drop_invalid = false;  ///< skip rows with NaN/Inf instead of failing
+  /// Scan the values for NaN/Inf (O(N*D)). Off, a float32 .npy opens in O(1)
+  /// (memory-mapped); `prism info` uses that.
+  bool check_values = true;
 };
 
 /// Reads a data set, choosing the reader by extension and magic bytes.
@@ -46,6 +49,8 @@ void write_matrix(const std::string& path, ConstView m, const Metadata* meta = n
 /// Writes an int32 or float32 2-D .npy atomically.
 void write_npy(const std::string& path, const float* data, int64_t rows, int64_t cols);
 void write_npy(const std::string& path, const int32_t* data, int64_t rows, int64_t cols);
+/// Writes TensorBoard projector vectors: tab-separated numbers, no header, no names.
+void write_vectors_tsv(const std::string& path, ConstView m);
 /// Writes a metadata TSV (header row when more than one column) atomically.
 void write_metadata_tsv(const std::string& path, const Metadata& meta);
 

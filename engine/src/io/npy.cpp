@@ -68,14 +68,17 @@ NpyHeader parse_header(const MappedFile& f) {
   NpyHeader out;
   out.data_offset = start + hlen;
 
+  static const std::regex descr(R"('descr'\s*:\s*'([<>|=])([a-zA-Z])(\d+)')");
+  static const std::regex fortran(R"('fortran_order'\s*:\s*True)");
+  static const std::regex shape(R"('shape'\s*:\s*\(([^)]*)\))");
   std::smatch m;
-  PRISM_EXPECTS(std::regex_search(h, m, std::regex(R"('descr'\s*:\s*'([<>|=])([a-zA-Z])(\d+)')")),
+  PRISM_EXPECTS(std::regex_search(h, m, descr),
                 path, " byte offset ", start, ": header has no dtype ('descr'): ", h);
   out.endian = m[1].str()[0];
   out.kind = m[2].str()[0];
   out.bytes = std::stoi(m[3].str());
-  out.fortran = std::regex_search(h, std::regex(R"('fortran_order'\s*:\s*True)"));
-  PRISM_EXPECTS(std::regex_search(h, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")), path,
+  out.fortran = std::regex_search(h, fortran);
+  PRISM_EXPECTS(std::regex_search(h, m, shape), path,
                 " byte offset ", start, ": header has no shape: ", h);
   const std::string dims = m[1].str();
   static const std::regex number(R"(\d+)");

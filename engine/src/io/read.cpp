@@ -181,7 +181,7 @@ Dataset read_dataset(const std::string& path, const ReadOptions& o) {
     }
     ds.meta.label_column = -1;
   }
-  io::check_finite(ds, o, raw.where);
+  if (o.check_values || o.drop_invalid) io::check_finite(ds, o, raw.where);
   if (!ds.meta.empty()) {
     if (!o.label_column.empty()) {
       const int c = ds.meta.find(o.label_column);

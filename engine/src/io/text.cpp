@@ -1,8 +1,14 @@
 // Text vectors: word2vec text, GloVe and fastText ("word v1 v2 ...", with or
 // without an "N D" header line) and TensorBoard's vectors.tsv (numbers only).
 // The file is memory-mapped and cut into chunks at line boundaries that are
-// parsed in parallel; std::from_chars (exact, locale-free; libstdc++ 12 uses
-// the fast_float algorithm) does the numbers.
+// parsed in parallel. Numbers: embedding files hold short decimals
+// ("-0.41242", "0.013441"), for which Clinger's fast path is exact in float
+// arithmetic (mantissa < 2^24, |exponent| <= 10: both operands exact, one
+// correctly rounded operation). Everything else goes through fast_float
+// (Debian's libfast-float-dev), exact like std::from_chars. Measured on one
+// core here: libstdc++ 12's from_chars ~70 MB/s, fast_float ~155 MB/s, this
+// fast path in front of it several times more.
+#include <fast_float/fast_float.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -13,19 +19,52 @@
 
 namespace prism::io {
 
-bool parse_float(const char*& p, const char* end, float& out) {
+namespace {
+
+constexpr float kPow10[] = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f, 1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
+
+/// Clinger's fast path; false when the number is outside it (caller falls back).
+inline bool parse_float_fast(const char*& p, const char* end, float& out) {
   const char* s = p;
-  if (s < end && *s == '+') ++s;  // from_chars rejects a leading '+'
-  auto r = std::from_chars(s, end, out);
-  if (r.ec == std::errc::result_out_of_range) {
-    // Denormal or huge literals: from_chars leaves `out` alone; parse as double.
-    double v;
-    auto rd = std::from_chars(s, end, v);
-    if (rd.ec != std::errc() && rd.ec != std::errc::result_out_of_range) return false;
-    out = static_cast<float>(v);
-    p = rd.ptr;
-    return true;
+  bool negative = false;
+  if (s < end && (*s == '-' || *s == '+')) negative = *s++ == '-';
+  uint64_t m = 0;
+  int digits = 0, exponent = 0;
+  const char* start = s;
+  while (s < end && static_cast<unsigned>(*s - '0') < 10) m = m * 10 + static_cast<unsigned>(*s++ - '0'), ++digits;
+  if (s < end && *s == '.') {
+    ++s;
+    const char* frac = s;
+    while (s < end && static_cast<unsigned>(*s - '0') < 10) m = m * 10 + static_cast<unsigned>(*s++ - '0');
+    digits += static_cast<int>(s - frac);
+    exponent = -static_cast<int>(s - frac);
   }
+  if (s == start || digits == 0 || digits > 18) return false;
+  if (s < end && (*s == 'e' || *s == 'E')) {
+    ++s;
+    bool eneg = false;
+    if (s < end && (*s == '-' || *s == '+')) eneg = *s++ == '-';
+    int e = 0;
+    const char* es = s;
+    while (s < end && static_cast<unsigned>(*s - '0') < 10 && s - es < 4) e = e * 10 + (*s++ - '0');
+    if (s == es || (s < end && static_cast<unsigned>(*s - '0') < 10)) return false;
+    exponent += eneg ? -e : e;
+  }
+  if (m > (uint64_t{1} << 24) || exponent < -10 || exponent > 10) return false;
+  const float v = static_cast<float>(m);
+  out = exponent < 0 ? v / kPow10[-exponent] : v * kPow10[exponent];
+  if (negative) out = -out;
+  p = s;
+  return true;
+}
+
+}  // namespace
+
+bool parse_float(const char*& p, const char* end, float& out) {
+  if (parse_float_fast(p, end, out)) return true;
+  const char* s = p;
+  if (s < end && *s == '+') ++s;  // from_chars syntax has no leading '+'
+  const auto r = fast_float::from_chars(s, end, out);
   if (r.ec != std::errc()) return false;
   p = r.ptr;
   return true;

@@ -154,6 +154,22 @@ void write_matrix(const std::string& path, ConstView m, const Metadata* meta) {
   }
 }
 
+void write_vectors_tsv(const std::string& path, ConstView m) {
+  AtomicFile f(path);
+  std::string line;
+  char buf[32];
+  for (int64_t i = 0; i < m.rows; ++i) {
+    line.clear();
+    for (int64_t j = 0; j < m.cols; ++j) {
+      auto r = std::to_chars(buf, buf + sizeof buf, m(i, j));
+      line.append(buf, r.ptr);
+      line += j + 1 < m.cols ? '\t' : '\n';
+    }
+    f.write(line);
+  }
+  f.commit();
+}
+
 void write_metadata_tsv(const std::string& path, const Metadata& meta) {
   AtomicFile f(path);
   std::string line;

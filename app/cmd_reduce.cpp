@@ -1,0 +1,147 @@
+// prism reduce INPUT --method pca|tsne|umap --dims 2|3 --out OUT
+// and UMAP's transform: prism reduce --method umap --fit TRAIN --transform NEW --out NEW_Y
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "command.hpp"
+#include "common.hpp"
+#include "figure.hpp"
+#include "prism/metrics.hpp"
+#include "reduce_options.hpp"
+
+namespace prism::app {
+namespace {
+
+void write_json(const std::string& path, const nlohmann::json& j) {
+  AtomicFile f(path);
+  f.write(j.dump(2) + "\n");
+  f.commit();
+}
+
+nlohmann::json faithfulness_json(const Faithfulness& f) {
+  nlohmann::json j = {{"k", f.k}, {"sample", f.sample}, {"trustworthiness", f.trustworthiness},
+                      {"knn_recall", f.knn_recall}};
+  j["knn_accuracy"] = std::isnan(f.knn_accuracy) ? nlohmann::json(nullptr) : nlohmann::json(f.knn_accuracy);
+  return j;
+}
+
+CommandSetup setup = [](CLI::App& sub) {
+  struct State {
+    InputOptions in;
+    ReduceOptions ro;
+    SeedOption seed;
+    std::string out, csv, summary, png, fit, transform, fit_out;
+    bool metrics = false;
+  };
+  auto s = std::make_shared<State>();
+  sub.add_option("input", s->in.path, "Input vectors (any format prism reads)");
+  s->in.add_to(sub, false);
+  s->ro.add_to(sub);
+  s->seed.add_to(sub);
+  sub.add_option("-o,--out", s->out, "Output coordinates: .npy, .csv or .tsv (CSV/TSV with the metadata columns)")
+      ->required();
+  sub.add_option("--csv", s->csv, "Also write a CSV (or .tsv) with the metadata columns");
+  sub.add_option("--summary", s->summary, "Write a JSON summary: parameters, stage times, metrics");
+  sub.add_flag("--metrics", s->metrics,
+               "Measure trustworthiness@15, kNN recall@15 and 10-NN accuracy (10k-point sample)");
+  sub.add_option("--png", s->png, "Also render the projection to a PNG (needs the renderer)");
+  sub.add_option("--fit", s->fit, "UMAP transform: the training vectors to fit on")->group("UMAP transform");
+  sub.add_option("--transform", s->transform, "UMAP transform: new vectors to embed into the fitted result")
+      ->group("UMAP transform");
+  sub.add_option("--fit-out", s->fit_out, "UMAP transform: also write the training embedding here")
+      ->group("UMAP transform");
+  sub.footer(
+      "Defaults are the standard ones: t-SNE perplexity 30, 1000 iterations (early exaggeration 12\n"
+      "for 250), learning rate max(N/12, 50), PCA init, PCA to 50 dims first when D > 100; UMAP 15\n"
+      "neighbours, min_dist 0.1, spectral init, 500 epochs up to 10,000 points, else 200.\n"
+      "--seed makes a CPU run bit-for-bit reproducible at the same thread count (OMP_NUM_THREADS);\n"
+      "different thread counts may give different (equally good) results.\n\n"
+      "Examples:\n"
+      "  prism reduce vectors.npy --method umap --dims 3 --out umap3d.npy\n"
+      "  prism reduce /usr/share/datasets/fashion-mnist --method tsne --out tsne.csv --seed 1 --metrics\n"
+      "  prism reduce glove.txt --metric cosine --method umap --out words.tsv --png words.png\n"
+      "  prism reduce --method umap --fit train.npy --transform new.npy --out new_umap.npy");
+  return [s]() {
+    const uint64_t seed = s->seed.resolve();
+    ReduceParams params = s->ro.resolve(seed);
+    const bool transform = !s->fit.empty() || !s->transform.empty();
+    if (transform) {
+      PRISM_EXPECTS(!s->fit.empty() && !s->transform.empty(), "--fit and --transform go together");
+      PRISM_EXPECTS(params.method == Method::umap, "--fit/--transform needs --method umap");
+      PRISM_EXPECTS(s->in.path.empty(), "with --fit/--transform, give no positional input");
+    } else {
+      PRISM_EXPECTS(!s->in.path.empty(), "an input file is required (or --fit TRAIN --transform NEW)");
+    }
+    ProgressBar bar;
+    nlohmann::json summary;
+    summary["prism_version"] = PRISM_VERSION;
+    summary["params"] = params_json(params);
+
+    auto t0 = std::chrono::steady_clock::now();
+    InputOptions train_in = s->in;
+    if (transform) train_in.path = s->fit;
+    const Dataset ds = train_in.read();
+    const double load_s = seconds_since(t0);
+    summary["input"] = {{"path", ds.source}, {"rows", ds.rows()}, {"dims", ds.cols()}, {"format", ds.format}};
+
+    Projection proj = reduce(ds.x, params, &bar);
+    summary["backend"] = to_string(proj.backend);
+    summary["times"] = times_json(proj.times);
+    summary["times"]["load_s"] = load_s;
+    summary["times"]["total_s"] = load_s + proj.times.total();
+    if (!std::isnan(proj.objective)) summary["kl_divergence"] = proj.objective;
+    note(cat(to_string(params.method), " ", params.dims, "D of ", ds.rows(), " x ", ds.cols(), " on ",
+             to_string(proj.backend), ": load ", load_s, " s, kNN ", proj.times.knn, " s, init ",
+             proj.times.init, " s, optimise ", proj.times.optimise, " s",
+             std::isnan(proj.objective) ? std::string() : cat(", KL ", proj.objective)));
+
+    const Dataset* out_ds = &ds;
+    Dataset new_ds;
+    Matrix y = std::move(proj.y);
+    if (transform) {
+      if (!s->fit_out.empty()) write_matrix(s->fit_out, y.view(), &ds.meta);
+      InputOptions new_in = s->in;
+      new_in.path = s->transform;
+      new_in.metadata.clear();
+      new_ds = new_in.read();
+      PRISM_EXPECTS(new_ds.cols() == ds.cols(), s->transform, ": ", new_ds.cols(),
+                    " dims, but the training vectors have ", ds.cols());
+      UmapParams up = params.umap;
+      up.dims = params.dims;
+      up.seed = params.seed;
+      up.backend = Backend::cpu;
+      t0 = std::chrono::steady_clock::now();
+      y = umap_transform(ds.x, y.view(), new_ds.x, up, params.metric, &bar);
+      summary["times"]["transform_s"] = seconds_since(t0);
+      summary["transform"] = {{"path", s->transform}, {"rows", new_ds.rows()}};
+      out_ds = &new_ds;
+    }
+
+    if (s->metrics) {
+      MetricsParams mp;
+      mp.seed = seed;
+      mp.metric = params.metric;
+      const auto* labels = out_ds->meta.labels();
+      LabelCodes codes;
+      if (labels) codes = encode_labels(*labels);
+      const Faithfulness f = evaluate_embedding(out_ds->x, y.view(), labels ? &codes.codes : nullptr, mp);
+      summary["metrics"] = faithfulness_json(f);
+      std::fprintf(stderr, "[prism] trustworthiness@15 %.4f  kNN recall@15 %.4f  10-NN accuracy %s  (sample %lld)\n",
+                   f.trustworthiness, f.knn_recall,
+                   std::isnan(f.knn_accuracy) ? "n/a" : cat(f.knn_accuracy).c_str(),
+                   static_cast<long long>(f.sample));
+    }
+    write_matrix(s->out, y.view(), &out_ds->meta);
+    if (!s->csv.empty()) write_matrix(s->csv, y.view(), &out_ds->meta);
+    if (!s->png.empty()) render_projection_png(s->png, y.view(), out_ds->meta, cat(to_string(params.method), " of ", out_ds->source));
+    if (!s->summary.empty()) write_json(s->summary, summary);
+    note(cat("wrote ", s->out));
+    return 0;
+  };
+};
+
+PRISM_COMMAND("reduce", "Project to 2D/3D with PCA, t-SNE or UMAP (and UMAP transform)", 40, setup);
+
+}  // namespace
+}  // namespace prism::app
