@@ -9,22 +9,10 @@
 #include "figure.hpp"
 #include "prism/metrics.hpp"
 #include "reduce_options.hpp"
+#include "run_report.hpp"
 
 namespace prism::app {
 namespace {
-
-void write_json(const std::string& path, const nlohmann::json& j) {
-  AtomicFile f(path);
-  f.write(j.dump(2) + "\n");
-  f.commit();
-}
-
-nlohmann::json faithfulness_json(const Faithfulness& f) {
-  nlohmann::json j = {{"k", f.k}, {"sample", f.sample}, {"trustworthiness", f.trustworthiness},
-                      {"knn_recall", f.knn_recall}};
-  j["knn_accuracy"] = std::isnan(f.knn_accuracy) ? nlohmann::json(nullptr) : nlohmann::json(f.knn_accuracy);
-  return j;
-}
 
 CommandSetup setup = [](CLI::App& sub) {
   struct State {
@@ -119,14 +107,8 @@ CommandSetup setup = [](CLI::App& sub) {
     }
 
     if (s->metrics) {
-      MetricsParams mp;
-      mp.seed = seed;
-      mp.metric = params.metric;
-      const auto* labels = out_ds->meta.labels();
-      LabelCodes codes;
-      if (labels) codes = encode_labels(*labels);
-      const Faithfulness f = evaluate_embedding(out_ds->x, y.view(), labels ? &codes.codes : nullptr, mp);
-      summary["metrics"] = faithfulness_json(f);
+      const Faithfulness f = measure(*out_ds, y.view(), params.metric, seed);
+      summary["metrics"] = to_json(f);
       std::fprintf(stderr, "[prism] trustworthiness@15 %.4f  kNN recall@15 %.4f  10-NN accuracy %s  (sample %lld)\n",
                    f.trustworthiness, f.knn_recall,
                    std::isnan(f.knn_accuracy) ? "n/a" : cat(f.knn_accuracy).c_str(),
@@ -135,7 +117,7 @@ CommandSetup setup = [](CLI::App& sub) {
     write_matrix(s->out, y.view(), &out_ds->meta);
     if (!s->csv.empty()) write_matrix(s->csv, y.view(), &out_ds->meta);
     if (!s->png.empty()) render_projection_png(s->png, y.view(), out_ds->meta, cat(to_string(params.method), " of ", out_ds->source));
-    if (!s->summary.empty()) write_json(s->summary, summary);
+    if (!s->summary.empty()) write_json_file(s->summary, summary);
     note(cat("wrote ", s->out));
     return 0;
   };

@@ -3,11 +3,12 @@
 namespace prism::app {
 
 void ReduceOptions::add_to(CLI::App& app, bool with_method) {
-  if (with_method)
+  if (with_method) {
     app.add_option("-m,--method", method, "pca | tsne | umap")->capture_default_str();
-  app.add_option("-d,--dims", dims, "Output dimensions (2 or 3; PCA: any <= D)")->capture_default_str();
-  app.add_option("--backend", backend, "auto | cpu | cuda (auto: CUDA when a GPU is present)")
-      ->capture_default_str();
+    app.add_option("-d,--dims", dims, "Output dimensions (2 or 3; PCA: any <= D)")->capture_default_str();
+    app.add_option("--backend", backend, "auto | cpu | cuda (auto: CUDA when a GPU is present)")
+        ->capture_default_str();
+  }
   app.add_option("--metric", metric, "Distance in the input space: euclidean | cosine")->capture_default_str();
   app.add_option("--knn", knn, "kNN graph: auto | exact | approx (auto: approximate from 20,000 rows)")
       ->capture_default_str();

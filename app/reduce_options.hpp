@@ -21,7 +21,8 @@ struct ReduceOptions {
   std::string init;     // empty: the method's default
   bool whiten = false;
 
-  /// Adds --method, --dims, --backend, --metric, --knn and the parameters.
+  /// Adds --metric, --knn, --init and the method parameters, and with
+  /// `with_method` also --method, --dims and --backend.
   void add_to(CLI::App& app, bool with_method = true);
   /// Parses the strings into params (throws InputError for bad values).
   ReduceParams resolve(uint64_t seed) const;
