@@ -116,7 +116,7 @@ CommandSetup setup = [](CLI::App& sub) {
     }
     write_matrix(s->out, y.view(), &out_ds->meta);
     if (!s->csv.empty()) write_matrix(s->csv, y.view(), &out_ds->meta);
-    if (!s->png.empty()) render_projection_png(s->png, y.view(), out_ds->meta, cat(to_string(params.method), " of ", out_ds->source));
+    if (!s->png.empty()) render_projection_png(s->png, y.view(), out_ds->meta, {cat(to_string(params.method), " of ", out_ds->source)});
     if (!s->summary.empty()) write_json_file(s->summary, summary);
     note(cat("wrote ", s->out));
     return 0;

@@ -8,10 +8,14 @@
 
 namespace prism::app {
 
-void render_projection_png(const std::string& path, ConstView y, const Metadata& meta, const std::string& title) {
+void render_projection_png(const std::string& path, ConstView y, const Metadata& meta, const PngOptions& options) {
 #ifdef PRISM_HAVE_VIEWER
   render::FigureOptions o;
-  o.title = title;
+  o.title = options.title;
+  o.width = options.width;
+  o.height = options.height;
+  o.azimuth = options.azimuth;
+  o.elevation = options.elevation;
   render::render_figure(y, meta.empty() ? nullptr : &meta, o, path);
 #else
   throw InputError(cat("--png ", path, ": this prism was built without the renderer (PRISM_WITH_VIEWER=OFF)"));

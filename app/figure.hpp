@@ -8,8 +8,14 @@
 
 namespace prism::app {
 
+struct PngOptions {
+  std::string title;
+  int width = 1920, height = 1080;      ///< pixels
+  float azimuth = 30, elevation = 20;   ///< degrees, 3D views only
+};
+
 /// Renders y (2 or 3 columns) coloured by the label column to a PNG with a legend.
-void render_projection_png(const std::string& path, ConstView y, const Metadata& meta, const std::string& title);
+void render_projection_png(const std::string& path, ConstView y, const Metadata& meta, const PngOptions& options);
 
 /// One panel of a small-multiples picture.
 struct Panel {

@@ -294,9 +294,15 @@ class ViewerApp {
     color_col_idx_ = m_.meta().find(m_.colors().column);
   }
 
+  // Fits the data into the part of the window right of the panel.
   void fit(bool animate) {
     const Camera::State before = cam_.state();
+    const int W = w_.width(), H = w_.height();
+    const float off = panel_right_ > 0 && panel_right_ < 0.5f * W ? panel_right_ : 0.0f;
+    cam_.set_viewport(int(W - off), H);
     cam_.fit_points(m_.y(), 1.0f, is_2d());
+    cam_.set_viewport(W, H);
+    cam_.pan({0.5f * off, 0.0f});
     if (animate) {
       const Camera::State goal = cam_.state();
       cam_.set_state(before);
@@ -441,8 +447,8 @@ class ViewerApp {
   }
 
   void panels() {
-    ImGui::SetNextWindowPos(ImVec2(8, 8), ImGuiCond_FirstUseEver);
-    ImGui::SetNextWindowSize(ImVec2(340, float(std::max(200, w_.height() - 16))), ImGuiCond_FirstUseEver);
+    ImGui::SetNextWindowPos(ImVec2(kPanelX, 8), ImGuiCond_FirstUseEver);
+    ImGui::SetNextWindowSize(ImVec2(kPanelWidth, float(std::max(200, w_.height() - 16))), ImGuiCond_FirstUseEver);
     ImGui::Begin("prism");
     const Dataset& d = m_.data();
     if (ImGui::CollapsingHeader("Data", ImGuiTreeNodeFlags_DefaultOpen)) {
@@ -580,6 +586,9 @@ class ViewerApp {
     }
     if (ImGui::Button("Help (H)")) show_help_ = !show_help_;
     if (!error_.empty()) ImGui::TextColored(ImVec4(1, 0.3f, 0.3f, 1), "%s", error_.c_str());
+    panel_right_ = ImGui::IsWindowCollapsed()
+                       ? 0.0f
+                       : (ImGui::GetWindowPos().x + ImGui::GetWindowSize().x) * ImGui::GetIO().DisplayFramebufferScale.x;
     ImGui::End();
 
     if (show_help_) {
@@ -699,6 +708,8 @@ class ViewerApp {
   }
 
   enum class Drag { none, navigate, box, lasso };
+  // Where the panel opens; the first fit (before any frame) assumes it.
+  static constexpr float kPanelX = 8, kPanelWidth = 340;
 
   ViewerModel& m_;
   render::Window& w_;
@@ -726,6 +737,7 @@ class ViewerApp {
   Drag drag_ = Drag::none;
   glm::vec2 drag_start_{0.0f}, last_mouse_{0.0f};
   std::vector<glm::vec2> lasso_;
+  float panel_right_ = kPanelX + kPanelWidth;  // pixels covered by the panel from the left
   bool centers_dirty_ = true;
   double centers_time_ = -1;
   std::vector<glm::vec3> centers_;
