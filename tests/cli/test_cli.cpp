@@ -145,3 +145,28 @@ TEST(Cli, MetricsPrintsAllFigures) {
   auto bad = run_prism("metrics " + f.npy + " " + f.meta);
   EXPECT_EQ(bad.code, 2);
 }
+
+TEST(Cli, SeededRunsAreReproducibleAndUnseededRunsPrintTheirSeed) {
+  Files f;
+  // A GloVe-style text copy: reduce works from every input format.
+  const Dataset ds = read_dataset(f.npy);
+  std::string text;
+  for (int64_t i = 0; i < ds.rows(); ++i) {
+    text += "w" + std::to_string(i);
+    for (int64_t j = 0; j < ds.cols(); ++j) text += " " + std::to_string(ds.x(i, j));
+    text += "\n";
+  }
+  write_text(f.dir.file("words.txt"), text);
+  for (const std::string method : {"umap", "tsne"}) {
+    const std::string a = f.dir.file(method + "a.npy"), b = f.dir.file(method + "b.npy");
+    const std::string args = " --method " + method + " --dims 2 --seed 7 --iterations 250 --epochs 50 --backend cpu -q --out ";
+    ASSERT_EQ(run_prism("reduce " + f.dir.file("words.txt") + args + a).code, 0);
+    ASSERT_EQ(run_prism("reduce " + f.dir.file("words.txt") + args + b).code, 0);
+    EXPECT_EQ(prism::test::read_text(a), prism::test::read_text(b)) << method;
+  }
+  auto r = run_prism("reduce " + f.npy + " --method umap --epochs 20 --out " + f.dir.file("c.tsv"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "pass --seed")) << r.output;
+  // No metadata given: TSV coordinates with an x/y header.
+  EXPECT_EQ(prism::test::read_text(f.dir.file("c.tsv")).substr(0, 4), "x\ty\n");
+}
