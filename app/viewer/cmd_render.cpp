@@ -18,7 +18,7 @@ struct RenderCommand {
   std::string title;
   float azimuth = 30.0f, elevation = 20.0f, zoom = 1.0f;
   float point_size = 0.0f, alpha = 0.0f;
-  bool no_legend = false, no_class_labels = false;
+  bool no_legend = false, no_class_labels = false, compute = false;
 
   int run() {
     const auto t0 = std::chrono::steady_clock::now();
@@ -49,6 +49,7 @@ struct RenderCommand {
     o.legend = !no_legend;
     o.class_labels = !no_class_labels;
     o.title = title;
+    if (compute) o.rasterizer = render::Rasterizer::compute;
     render::render_figure(ds.x, ds.meta.empty() ? nullptr : &ds.meta, o, out);
     note(cat("wrote ", out, " (", o.width, "x", o.height, ", ", ds.rows(), " points) in ", seconds_since(t0), " s"));
     return 0;
@@ -78,6 +79,8 @@ std::function<int()> setup(CLI::App& sub) {
   sub.add_option("--title", cmd->title, "Title drawn at the top left");
   sub.add_flag("--no-legend", cmd->no_legend, "No legend or colour bar");
   sub.add_flag("--no-class-labels", cmd->no_class_labels, "No class names at the class centres");
+  sub.add_flag("--compute", cmd->compute,
+               "Rasterise with compute shaders (64-bit atomics): faster for millions of points, no rings");
   return [cmd] { return cmd->run(); };
 }
 

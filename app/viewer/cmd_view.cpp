@@ -95,7 +95,7 @@ class ViewerApp {
   ViewerApp(ViewerModel& model, render::Window& window, const ViewOptions& o, uint64_t seed)
       : m_(model), w_(window), seed_(seed) {
     method_ = o.method == "pca" ? 0 : o.method == "tsne" ? 1 : 2;
-    dims_ = o.dims;
+    dims_ = o.projection.empty() ? o.dims : int(m_.y().cols());
     style_.point_size = o.point_size > 0 ? o.point_size
                                          : std::clamp(0.5f * std::sqrt(1.0e6f / float(std::max<int64_t>(m_.rows(), 1))), 2.0f, 8.0f);
     style_.background = {250, 250, 250, 255};
@@ -490,8 +490,8 @@ class ViewerApp {
       if (column_combo("colour by", &color_col_idx_, "(uniform)")) {
         try {
           if (color_col_idx_ < 0) {
-            m_.color_by("");
-            w_.set_colors(render::uniform_colors(m_.rows()).packed);
+            m_.color_uniform();
+            w_.set_colors(m_.colors().packed);
           } else {
             set_color_by(columns_[color_col_idx_]);
           }

@@ -36,6 +36,8 @@ class ViewerModel {
 
   /// Colour by a metadata column ("" = label column, uniform without one).
   void color_by(const std::string& column);
+  /// One colour for every point.
+  void color_uniform() { colors_ = render::uniform_colors(rows()); }
   const render::PointColors& colors() const { return colors_; }
   /// Column whose values name points in labels, tooltips and exports (-1: row ids).
   void label_by(const std::string& column);

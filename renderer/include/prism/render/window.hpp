@@ -1,0 +1,73 @@
+#pragma once
+// The windowed mode: a GLFW window, a Vulkan swapchain with two frames in
+// flight, the shared point pipeline and Dear ImGui 1.86 drawn on top. A small
+// API in the spirit of ImGui's backends: construct (init), new_frame(),
+// render(), destroy (shutdown).
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "prism/matrix.hpp"
+#include "prism/render/camera.hpp"
+#include "prism/render/renderer.hpp"
+
+struct GLFWwindow;
+
+namespace prism::render {
+
+struct WindowOptions {
+  int width = 1280;   ///< initial client size, screen pixels
+  int height = 800;
+  std::string title = "prism";
+  bool vsync = true;  ///< FIFO present mode; off: MAILBOX/IMMEDIATE when available
+};
+
+class Window {
+ public:
+  /// Opens the window and initialises Vulkan and ImGui (ImGui context
+  /// included). Throws RuntimeError when there is no display or device.
+  explicit Window(const WindowOptions& options);
+  ~Window();
+  Window(const Window&) = delete;
+  Window& operator=(const Window&) = delete;
+
+  GLFWwindow* handle() const;
+  /// Framebuffer size in pixels (what the camera's viewport should be).
+  int width() const;
+  int height() const;
+  bool should_close() const;
+  void request_close();
+
+  /// Polls events and starts an ImGui frame.
+  void new_frame();
+  /// Draws the points and ImGui's draw data and presents. Handles swapchain
+  /// re-creation (resize, out-of-date) internally.
+  void render(const Camera& camera, const PointStyle& style);
+  /// Waits until the GPU is idle (before updating many buffers or exiting).
+  void wait_idle();
+
+  /// Same contract as OffscreenRenderer's. Updates wait for frames in flight
+  /// that read the buffers, then rewrite them in place.
+  void set_positions(ConstView y);
+  void set_colors(std::span<const uint32_t> packed);
+  void set_states(std::span<const uint8_t> states);
+  int64_t size() const;
+
+  /// Pixel whose point id is read back every frame (-1, -1: none).
+  void set_pick_pixel(int x, int y);
+  /// The row under the pick pixel (within a few pixels) as of the last finished
+  /// frame, or -1.
+  int64_t picked() const;
+
+  /// Saves the next presented frame (points and panels) as a PNG; written
+  /// when that frame finishes. screenshot_pending() tells when it is done.
+  void request_screenshot(const std::string& path);
+  bool screenshot_pending() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace prism::render

@@ -1,0 +1,352 @@
+// Offscreen rendering: one colour + id + depth target, rendered and read back
+// synchronously (figures, tests and benchmarks need the pixels right away).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "prism/render/renderer.hpp"
+#include "vk_common.hpp"
+
+namespace prism::render {
+
+using namespace detail;
+
+namespace {
+const uint32_t kRasterComp[] = {
+#include "raster.comp.inc"
+};
+const uint32_t kResolveComp[] = {
+#include "resolve.comp.inc"
+};
+
+// Must match the push_constant blocks of raster.comp and resolve.comp.
+struct ComputePush {
+  glm::mat4 mvp;
+  glm::vec4 background;
+  uint32_t n, width, height, flags;
+  float radius, alpha;
+  uint32_t groups_x;
+};
+
+VkPipeline compute_pipeline(VkDevice device, VkPipelineLayout layout, const uint32_t* code, size_t bytes) {
+  VkShaderModuleCreateInfo mi{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
+  mi.codeSize = bytes;
+  mi.pCode = code;
+  VkShaderModule module;
+  PRISM_VK(vkCreateShaderModule(device, &mi, nullptr, &module));
+  VkComputePipelineCreateInfo ci{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+  ci.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, nullptr, 0, VK_SHADER_STAGE_COMPUTE_BIT, module, "main"};
+  ci.layout = layout;
+  VkPipeline pipeline;
+  const VkResult r = vkCreateComputePipelines(device, VK_NULL_HANDLE, 1, &ci, nullptr, &pipeline);
+  vkDestroyShaderModule(device, module, nullptr);
+  PRISM_VK(r);
+  return pipeline;
+}
+}  // namespace
+
+/// The compute rasteriser's pipelines and buffers (created on first use).
+struct ComputeRaster {
+  Context& ctx;
+  VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
+  VkPipelineLayout layout = VK_NULL_HANDLE;
+  VkPipeline raster = VK_NULL_HANDLE, resolve = VK_NULL_HANDLE;
+  VkDescriptorPool pool = VK_NULL_HANDLE;
+  VkDescriptorSet set = VK_NULL_HANDLE;
+  std::unique_ptr<Buffer> frame, out_color, out_id;
+
+  ComputeRaster(Context& c, int width, int height) : ctx(c) {
+    VkDescriptorSetLayoutBinding b[6]{};
+    for (uint32_t i = 0; i < 6; ++i) b[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+    VkDescriptorSetLayoutCreateInfo li{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
+    li.bindingCount = 6;
+    li.pBindings = b;
+    PRISM_VK(vkCreateDescriptorSetLayout(ctx.device, &li, nullptr, &set_layout));
+    VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(ComputePush)};
+    VkPipelineLayoutCreateInfo pi{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+    pi.setLayoutCount = 1;
+    pi.pSetLayouts = &set_layout;
+    pi.pushConstantRangeCount = 1;
+    pi.pPushConstantRanges = &range;
+    PRISM_VK(vkCreatePipelineLayout(ctx.device, &pi, nullptr, &layout));
+    raster = compute_pipeline(ctx.device, layout, kRasterComp, sizeof(kRasterComp));
+    resolve = compute_pipeline(ctx.device, layout, kResolveComp, sizeof(kResolveComp));
+    VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 6};
+    VkDescriptorPoolCreateInfo dpi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+    dpi.maxSets = 1;
+    dpi.poolSizeCount = 1;
+    dpi.pPoolSizes = &size;
+    PRISM_VK(vkCreateDescriptorPool(ctx.device, &dpi, nullptr, &pool));
+    VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+    ai.descriptorPool = pool;
+    ai.descriptorSetCount = 1;
+    ai.pSetLayouts = &set_layout;
+    PRISM_VK(vkAllocateDescriptorSets(ctx.device, &ai, &set));
+    const VkDeviceSize pixels = VkDeviceSize(checked_mul(width, height));
+    frame = std::make_unique<Buffer>(ctx, pixels * 8, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, false);
+    out_color = std::make_unique<Buffer>(ctx, pixels * 4, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT, false);
+    out_id = std::make_unique<Buffer>(ctx, pixels * 4, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT, false);
+  }
+
+  ~ComputeRaster() {
+    frame.reset();
+    out_color.reset();
+    out_id.reset();
+    vkDestroyDescriptorPool(ctx.device, pool, nullptr);
+    vkDestroyPipeline(ctx.device, raster, nullptr);
+    vkDestroyPipeline(ctx.device, resolve, nullptr);
+    vkDestroyPipelineLayout(ctx.device, layout, nullptr);
+    vkDestroyDescriptorSetLayout(ctx.device, set_layout, nullptr);
+  }
+
+  // The point buffers may have grown since the last frame: rebind every time
+  // (the previous frame has finished, so the set is not in use).
+  void bind_buffers(const PointBuffers& points) {
+    VkDescriptorBufferInfo info[6] = {{points.positions(), 0, VK_WHOLE_SIZE}, {points.states(), 0, VK_WHOLE_SIZE},
+                                      {frame->handle, 0, VK_WHOLE_SIZE},      {points.colors(), 0, VK_WHOLE_SIZE},
+                                      {out_color->handle, 0, VK_WHOLE_SIZE},  {out_id->handle, 0, VK_WHOLE_SIZE}};
+    VkWriteDescriptorSet w[6]{};
+    for (uint32_t i = 0; i < 6; ++i) {
+      w[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+      w[i].dstSet = set;
+      w[i].dstBinding = i;
+      w[i].descriptorCount = 1;
+      w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      w[i].pBufferInfo = &info[i];
+    }
+    vkUpdateDescriptorSets(ctx.device, 6, w, 0, nullptr);
+  }
+
+  void record(VkCommandBuffer cmd, const PointBuffers& points, const Camera& camera, const PointStyle& style,
+              uint32_t width, uint32_t height) {
+    auto barrier = [&](VkAccessFlags src, VkAccessFlags dst, VkPipelineStageFlags from, VkPipelineStageFlags to) {
+      VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+      mb.srcAccessMask = src;
+      mb.dstAccessMask = dst;
+      vkCmdPipelineBarrier(cmd, from, to, 0, 1, &mb, 0, nullptr, 0, nullptr);
+    };
+    vkCmdFillBuffer(cmd, frame->handle, 0, VK_WHOLE_SIZE, 0xFFFFFFFFu);  // "nothing drawn"
+    barrier(VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT,
+            VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+    ComputePush pc{};
+    pc.mvp = camera.view_proj();
+    pc.background = glm::vec4(style.background.r, style.background.g, style.background.b, 255) / 255.0f;
+    pc.n = checked_cast<uint32_t>(points.size());
+    pc.width = width;
+    pc.height = height;
+    pc.flags = style.isolate ? 1u : 0u;
+    pc.radius = 0.5f * style.point_size;
+    pc.alpha = std::clamp(style.alpha, 0.0f, 1.0f);
+    // Dispatch rows of at most 65535 groups of 256 points (the guaranteed limit).
+    const uint32_t groups = (pc.n + 255) / 256;
+    pc.groups_x = std::min<uint32_t>(groups, 65535u);
+    const uint32_t groups_y = pc.groups_x ? (groups + pc.groups_x - 1) / pc.groups_x : 0;
+    vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, nullptr);
+    vkCmdPushConstants(cmd, layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
+    if (groups) {
+      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, raster);
+      vkCmdDispatch(cmd, pc.groups_x, groups_y, 1);
+    }
+    barrier(VK_ACCESS_SHADER_WRITE_BIT, VK_ACCESS_SHADER_READ_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+            VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+    vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, resolve);
+    vkCmdDispatch(cmd, (width + 15) / 16, (height + 15) / 16, 1);
+    barrier(VK_ACCESS_SHADER_WRITE_BIT, VK_ACCESS_TRANSFER_READ_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+            VK_PIPELINE_STAGE_TRANSFER_BIT);
+  }
+};
+
+struct OffscreenRenderer::Impl {
+  Context ctx;
+  int width, height;
+  VkRenderPass pass = VK_NULL_HANDLE;
+  std::unique_ptr<PointPipeline> pipeline;
+  std::unique_ptr<PointBuffers> points;
+  std::unique_ptr<ImageResource> color_img, id_img, depth_img;
+  VkFramebuffer framebuffer = VK_NULL_HANDLE;
+  std::unique_ptr<Buffer> color_rb, id_rb;
+  VkCommandBuffer cmd = VK_NULL_HANDLE;
+  VkFence fence = VK_NULL_HANDLE;
+  VkQueryPool queries = VK_NULL_HANDLE;
+  std::unique_ptr<ComputeRaster> compute;
+  double gpu_ms = std::numeric_limits<double>::quiet_NaN();
+  Image color;
+  std::vector<uint32_t> ids;
+
+  Impl(int w, int h) : width(w), height(h) {
+    PRISM_EXPECTS(w > 0 && h > 0 && w <= 16384 && h <= 16384, "image size ", w, "x", h,
+                  " is out of range (1..16384 per side)");
+    ctx.create_device();
+    pass = make_points_render_pass(ctx.device, VK_FORMAT_R8G8B8A8_UNORM, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
+    pipeline = std::make_unique<PointPipeline>(ctx, pass);
+    points = std::make_unique<PointBuffers>(ctx);
+    const auto uw = uint32_t(w), uh = uint32_t(h);
+    color_img = std::make_unique<ImageResource>(
+        ctx, uw, uh, VK_FORMAT_R8G8B8A8_UNORM,
+        VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT, VK_IMAGE_ASPECT_COLOR_BIT);
+    id_img = std::make_unique<ImageResource>(ctx, uw, uh, kIdFormat,
+                                             VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+                                             VK_IMAGE_ASPECT_COLOR_BIT);
+    depth_img = std::make_unique<ImageResource>(ctx, uw, uh, kDepthFormat,
+                                                VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT, VK_IMAGE_ASPECT_DEPTH_BIT);
+    VkImageView views[3] = {color_img->view, id_img->view, depth_img->view};
+    VkFramebufferCreateInfo fi{VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO};
+    fi.renderPass = pass;
+    fi.attachmentCount = 3;
+    fi.pAttachments = views;
+    fi.width = uw;
+    fi.height = uh;
+    fi.layers = 1;
+    PRISM_VK(vkCreateFramebuffer(ctx.device, &fi, nullptr, &framebuffer));
+    const VkDeviceSize bytes = VkDeviceSize(checked_mul(w, h)) * 4;
+    color_rb = std::make_unique<Buffer>(ctx, bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, true);
+    id_rb = std::make_unique<Buffer>(ctx, bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, true);
+
+    VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    ai.commandPool = ctx.pool;
+    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ai.commandBufferCount = 1;
+    PRISM_VK(vkAllocateCommandBuffers(ctx.device, &ai, &cmd));
+    VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    PRISM_VK(vkCreateFence(ctx.device, &fci, nullptr, &fence));
+    if (ctx.timestamps) {
+      VkQueryPoolCreateInfo qi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+      qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
+      qi.queryCount = 2;
+      PRISM_VK(vkCreateQueryPool(ctx.device, &qi, nullptr, &queries));
+    }
+  }
+
+  ~Impl() {
+    vkDeviceWaitIdle(ctx.device);
+    if (queries) vkDestroyQueryPool(ctx.device, queries, nullptr);
+    vkDestroyFence(ctx.device, fence, nullptr);
+    vkDestroyFramebuffer(ctx.device, framebuffer, nullptr);
+    compute.reset();
+    color_rb.reset();
+    id_rb.reset();
+    color_img.reset();
+    id_img.reset();
+    depth_img.reset();
+    points.reset();
+    pipeline.reset();
+    vkDestroyRenderPass(ctx.device, pass, nullptr);
+  }
+
+  void render(const Camera& camera, const PointStyle& style, bool readback, Rasterizer rasterizer) {
+    if (rasterizer == Rasterizer::compute) {
+      PRISM_CHECK(ctx.int64_atomics, "the compute rasteriser needs shaderBufferInt64Atomics, which ",
+                  ctx.properties.deviceName, " lacks");
+      if (!compute) compute = std::make_unique<ComputeRaster>(ctx, width, height);
+      compute->bind_buffers(*points);
+    }
+    PRISM_VK(vkResetCommandBuffer(cmd, 0));
+    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    PRISM_VK(vkBeginCommandBuffer(cmd, &bi));
+    if (queries) {
+      vkCmdResetQueryPool(cmd, queries, 0, 2);
+      vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0);
+    }
+    if (rasterizer == Rasterizer::compute) {
+      compute->record(cmd, *points, camera, style, uint32_t(width), uint32_t(height));
+      if (readback) {
+        const VkBufferCopy region{0, 0, VkDeviceSize(width) * height * 4};
+        vkCmdCopyBuffer(cmd, compute->out_color->handle, color_rb->handle, 1, &region);
+        vkCmdCopyBuffer(cmd, compute->out_id->handle, id_rb->handle, 1, &region);
+      }
+    } else {
+      const auto clears = points_clear_values(style);
+      VkRenderPassBeginInfo rp{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
+      rp.renderPass = pass;
+      rp.framebuffer = framebuffer;
+      rp.renderArea = {{0, 0}, {uint32_t(width), uint32_t(height)}};
+      rp.clearValueCount = uint32_t(clears.size());
+      rp.pClearValues = clears.data();
+      vkCmdBeginRenderPass(cmd, &rp, VK_SUBPASS_CONTENTS_INLINE);
+      pipeline->draw(cmd, *points, camera, style, {uint32_t(width), uint32_t(height)});
+      vkCmdEndRenderPass(cmd);
+    }
+    if (readback && rasterizer == Rasterizer::sprites) {
+      VkBufferImageCopy region{};
+      region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
+      region.imageExtent = {uint32_t(width), uint32_t(height), 1};
+      vkCmdCopyImageToBuffer(cmd, color_img->image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, color_rb->handle, 1, &region);
+      vkCmdCopyImageToBuffer(cmd, id_img->image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, id_rb->handle, 1, &region);
+    }
+    if (readback) {
+      VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+      mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+      mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+      vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr,
+                           0, nullptr);
+    }
+    if (queries) vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 1);
+    PRISM_VK(vkEndCommandBuffer(cmd));
+    VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+    si.commandBufferCount = 1;
+    si.pCommandBuffers = &cmd;
+    PRISM_VK(vkResetFences(ctx.device, 1, &fence));
+    PRISM_VK(vkQueueSubmit(ctx.queue, 1, &si, fence));
+    PRISM_VK(vkWaitForFences(ctx.device, 1, &fence, VK_TRUE, UINT64_MAX));
+    if (queries) {
+      uint64_t ts[2];
+      if (vkGetQueryPoolResults(ctx.device, queries, 0, 2, sizeof(ts), ts, sizeof(uint64_t),
+                                VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) == VK_SUCCESS)
+        gpu_ms = double(ts[1] - ts[0]) * ctx.properties.limits.timestampPeriod * 1e-6;
+    }
+    if (readback) {
+      color.width = width;
+      color.height = height;
+      color.pixels.resize(size_t(width) * height * 4);
+      std::memcpy(color.pixels.data(), color_rb->mapped, color.pixels.size());
+      ids.resize(size_t(width) * height);
+      std::memcpy(ids.data(), id_rb->mapped, ids.size() * 4);
+    }
+  }
+};
+
+OffscreenRenderer::OffscreenRenderer(int width, int height) : impl_(std::make_unique<Impl>(width, height)) {}
+OffscreenRenderer::~OffscreenRenderer() = default;
+int OffscreenRenderer::width() const { return impl_->width; }
+int OffscreenRenderer::height() const { return impl_->height; }
+std::string OffscreenRenderer::device_name() const { return impl_->ctx.properties.deviceName; }
+float OffscreenRenderer::max_point_size() const { return impl_->ctx.max_point_size; }
+void OffscreenRenderer::set_positions(ConstView y) { impl_->points->set_positions(y); }
+void OffscreenRenderer::set_colors(std::span<const uint32_t> c) { impl_->points->set_colors(c); }
+void OffscreenRenderer::set_states(std::span<const uint8_t> s) { impl_->points->set_states(s); }
+int64_t OffscreenRenderer::size() const { return impl_->points->size(); }
+void OffscreenRenderer::render(const Camera& camera, const PointStyle& style, bool readback, Rasterizer rasterizer) {
+  impl_->render(camera, style, readback, rasterizer);
+}
+bool OffscreenRenderer::supports(Rasterizer r) const {
+  return r == Rasterizer::sprites || impl_->ctx.int64_atomics;
+}
+double OffscreenRenderer::last_gpu_ms() const { return impl_->gpu_ms; }
+const Image& OffscreenRenderer::color() const { return impl_->color; }
+const std::vector<uint32_t>& OffscreenRenderer::ids() const { return impl_->ids; }
+int64_t OffscreenRenderer::pick(int x, int y, int radius) const {
+  if (impl_->ids.empty()) return -1;
+  return pick_from_ids(impl_->ids.data(), impl_->width, impl_->height, x, y, radius);
+}
+
+int64_t pick_from_ids(const uint32_t* ids, int width, int height, int x, int y, int radius) {
+  int64_t best = -1;
+  int best_d2 = std::numeric_limits<int>::max();
+  for (int dy = -radius; dy <= radius; ++dy) {
+    for (int dx = -radius; dx <= radius; ++dx) {
+      const int px = x + dx, py = y + dy;
+      if (px < 0 || py < 0 || px >= width || py >= height) continue;
+      const uint32_t id = ids[size_t(py) * width + px];
+      const int d2 = dx * dx + dy * dy;
+      if (id != 0 && d2 < best_d2) {
+        best_d2 = d2;
+        best = int64_t(id) - 1;
+      }
+    }
+  }
+  return best;
+}
+
+}  // namespace prism::render

@@ -1,0 +1,526 @@
+// The windowed mode: GLFW + swapchain + the shared point pipeline + ImGui.
+// Two frames in flight, each with its own command buffer, fence, semaphore
+// and readback buffers; swapchain results are handled in one place
+// (Impl::swapchain_ok) for both acquire and present.
+#define GLFW_INCLUDE_VULKAN
+#include <GLFW/glfw3.h>
+#include <imgui.h>
+#include <imgui_impl_glfw.h>
+#include <imgui_impl_vulkan.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "prism/render/image.hpp"
+#include "prism/render/window.hpp"
+#include "vk_common.hpp"
+
+namespace prism::render {
+
+using namespace detail;
+
+namespace {
+constexpr int kFramesInFlight = 2;
+constexpr int kPickRadius = 3;  // pixels around the cursor searched for a point
+constexpr int kPickSide = 2 * kPickRadius + 1;
+
+void check_imgui_vk(VkResult r) {
+  if (r != VK_SUCCESS && r != VK_SUBOPTIMAL_KHR)
+    throw RuntimeError(cat("ImGui Vulkan backend: ", vk_result_name(r)));
+}
+}  // namespace
+
+struct Window::Impl {
+  struct Frame {
+    VkCommandBuffer cmd = VK_NULL_HANDLE;
+    VkFence fence = VK_NULL_HANDLE;
+    VkSemaphore image_available = VK_NULL_HANDLE;
+    std::unique_ptr<Buffer> pick;  // kPickSide^2 ids around the pick pixel
+    bool pick_pending = false;
+    glm::ivec2 pick_origin{0}, pick_size{0}, pick_pixel{0};
+    std::unique_ptr<Buffer> shot;  // swapchain image copy for a screenshot
+    std::string shot_path;
+    VkExtent2D shot_extent{};
+  };
+
+  GLFWwindow* window = nullptr;
+  std::unique_ptr<Context> ctx;
+  VkSurfaceKHR surface = VK_NULL_HANDLE;
+  VkSurfaceFormatKHR surface_format{};
+  VkPresentModeKHR present_mode = VK_PRESENT_MODE_FIFO_KHR;
+  VkRenderPass points_pass = VK_NULL_HANDLE, ui_pass = VK_NULL_HANDLE;
+  std::unique_ptr<PointPipeline> pipeline;
+  std::unique_ptr<PointBuffers> points;
+  VkDescriptorPool imgui_pool = VK_NULL_HANDLE;
+
+  // Swapchain and what depends on its size.
+  VkSwapchainKHR swapchain = VK_NULL_HANDLE;
+  VkExtent2D extent{};
+  uint32_t min_images = 2;
+  bool can_copy_swapchain = false;
+  std::vector<VkImage> images;
+  std::vector<VkImageView> views;
+  std::vector<VkFramebuffer> points_fb, ui_fb;
+  std::vector<VkSemaphore> render_finished;  // per swapchain image
+  std::unique_ptr<ImageResource> id_img, depth_img;
+  bool needs_recreate = false;
+
+  std::array<Frame, kFramesInFlight> frames;
+  int current = 0;
+  glm::ivec2 pick_pixel{-1, -1};
+  int64_t picked = -1;
+  std::string pending_shot;
+  int shots_in_flight = 0;
+  bool imgui_ready = false;
+
+  explicit Impl(const WindowOptions& o) {
+    if (!glfwInit())
+      throw RuntimeError("cannot open a window: no display (set DISPLAY, or run under xvfb-run -a)");
+    glfwWindowHint(GLFW_CLIENT_API, GLFW_NO_API);
+    window = glfwCreateWindow(o.width, o.height, o.title.c_str(), nullptr, nullptr);
+    if (!window) {
+      glfwTerminate();
+      throw RuntimeError("glfwCreateWindow failed");
+    }
+    if (!glfwVulkanSupported()) throw RuntimeError("GLFW finds no Vulkan loader");
+    uint32_t n = 0;
+    const char** ext = glfwGetRequiredInstanceExtensions(&n);
+    ctx = std::make_unique<Context>(std::vector<const char*>(ext, ext + n));
+    PRISM_VK(glfwCreateWindowSurface(ctx->instance, window, nullptr, &surface));
+    ctx->create_device(surface, true);
+    choose_surface_format(o.vsync);
+
+    points_pass = make_points_render_pass(ctx->device, surface_format.format, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
+    ui_pass = make_ui_pass();
+    pipeline = std::make_unique<PointPipeline>(*ctx, points_pass);
+    points = std::make_unique<PointBuffers>(*ctx);
+    for (Frame& f : frames) {
+      VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+      ai.commandPool = ctx->pool;
+      ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+      ai.commandBufferCount = 1;
+      PRISM_VK(vkAllocateCommandBuffers(ctx->device, &ai, &f.cmd));
+      VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+      fi.flags = VK_FENCE_CREATE_SIGNALED_BIT;
+      PRISM_VK(vkCreateFence(ctx->device, &fi, nullptr, &f.fence));
+      VkSemaphoreCreateInfo si{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
+      PRISM_VK(vkCreateSemaphore(ctx->device, &si, nullptr, &f.image_available));
+      f.pick = std::make_unique<Buffer>(*ctx, kPickSide * kPickSide * 4, VK_BUFFER_USAGE_TRANSFER_DST_BIT, true);
+    }
+    create_swapchain();
+    init_imgui();
+  }
+
+  ~Impl() {
+    if (ctx && ctx->device) vkDeviceWaitIdle(ctx->device);
+    if (imgui_ready) {
+      ImGui_ImplVulkan_Shutdown();
+      ImGui_ImplGlfw_Shutdown();
+      ImGui::DestroyContext();
+    }
+    if (ctx && ctx->device) {
+      destroy_swapchain();
+      vkDestroySwapchainKHR(ctx->device, swapchain, nullptr);
+      for (Frame& f : frames) {
+        vkDestroyFence(ctx->device, f.fence, nullptr);
+        vkDestroySemaphore(ctx->device, f.image_available, nullptr);
+        f.pick.reset();
+        f.shot.reset();
+      }
+      vkDestroyDescriptorPool(ctx->device, imgui_pool, nullptr);
+      points.reset();
+      pipeline.reset();
+      vkDestroyRenderPass(ctx->device, points_pass, nullptr);
+      vkDestroyRenderPass(ctx->device, ui_pass, nullptr);
+    }
+    if (ctx && surface) vkDestroySurfaceKHR(ctx->instance, surface, nullptr);
+    ctx.reset();
+    if (window) glfwDestroyWindow(window);
+    glfwTerminate();
+  }
+
+  void choose_surface_format(bool vsync) {
+    uint32_t n = 0;
+    vkGetPhysicalDeviceSurfaceFormatsKHR(ctx->physical, surface, &n, nullptr);
+    std::vector<VkSurfaceFormatKHR> formats(n);
+    vkGetPhysicalDeviceSurfaceFormatsKHR(ctx->physical, surface, &n, formats.data());
+    PRISM_CHECK(n > 0, "the window surface offers no formats");
+    // UNORM, not SRGB: the window shows the same bytes a figure would write.
+    surface_format = formats[0];
+    for (const auto& f : formats)
+      if ((f.format == VK_FORMAT_B8G8R8A8_UNORM || f.format == VK_FORMAT_R8G8B8A8_UNORM) &&
+          f.colorSpace == VK_COLOR_SPACE_SRGB_NONLINEAR_KHR) {
+        surface_format = f;
+        break;
+      }
+    present_mode = VK_PRESENT_MODE_FIFO_KHR;  // always available
+    if (!vsync) {
+      vkGetPhysicalDeviceSurfacePresentModesKHR(ctx->physical, surface, &n, nullptr);
+      std::vector<VkPresentModeKHR> modes(n);
+      vkGetPhysicalDeviceSurfacePresentModesKHR(ctx->physical, surface, &n, modes.data());
+      for (VkPresentModeKHR want : {VK_PRESENT_MODE_MAILBOX_KHR, VK_PRESENT_MODE_IMMEDIATE_KHR})
+        if (std::find(modes.begin(), modes.end(), want) != modes.end()) {
+          present_mode = want;
+          break;
+        }
+    }
+  }
+
+  VkRenderPass make_ui_pass() {
+    VkAttachmentDescription att{};
+    att.format = surface_format.format;
+    att.samples = VK_SAMPLE_COUNT_1_BIT;
+    att.loadOp = VK_ATTACHMENT_LOAD_OP_LOAD;  // on top of the points
+    att.storeOp = VK_ATTACHMENT_STORE_OP_STORE;
+    att.stencilLoadOp = VK_ATTACHMENT_LOAD_OP_DONT_CARE;
+    att.stencilStoreOp = VK_ATTACHMENT_STORE_OP_DONT_CARE;
+    att.initialLayout = VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL;
+    att.finalLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR;
+    VkAttachmentReference ref{0, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL};
+    VkSubpassDescription sub{};
+    sub.pipelineBindPoint = VK_PIPELINE_BIND_POINT_GRAPHICS;
+    sub.colorAttachmentCount = 1;
+    sub.pColorAttachments = &ref;
+    VkSubpassDependency dep{};
+    dep.srcSubpass = VK_SUBPASS_EXTERNAL;
+    dep.dstSubpass = 0;
+    dep.srcStageMask = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
+    dep.dstStageMask = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
+    dep.srcAccessMask = VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT;
+    dep.dstAccessMask = VK_ACCESS_COLOR_ATTACHMENT_READ_BIT | VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT;
+    VkRenderPassCreateInfo ci{VK_STRUCTURE_TYPE_RENDER_PASS_CREATE_INFO};
+    ci.attachmentCount = 1;
+    ci.pAttachments = &att;
+    ci.subpassCount = 1;
+    ci.pSubpasses = &sub;
+    ci.dependencyCount = 1;
+    ci.pDependencies = &dep;
+    VkRenderPass pass;
+    PRISM_VK(vkCreateRenderPass(ctx->device, &ci, nullptr, &pass));
+    return pass;
+  }
+
+  void create_swapchain() {
+    VkSurfaceCapabilitiesKHR caps;
+    PRISM_VK(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(ctx->physical, surface, &caps));
+    if (caps.currentExtent.width != UINT32_MAX) {
+      extent = caps.currentExtent;
+    } else {
+      int w, h;
+      glfwGetFramebufferSize(window, &w, &h);
+      extent = {std::clamp(uint32_t(w), caps.minImageExtent.width, caps.maxImageExtent.width),
+                std::clamp(uint32_t(h), caps.minImageExtent.height, caps.maxImageExtent.height)};
+    }
+    if (extent.width == 0 || extent.height == 0) return;  // minimised: try again later
+    min_images = std::max(caps.minImageCount + 1, 2u);
+    if (caps.maxImageCount) min_images = std::min(min_images, caps.maxImageCount);
+    can_copy_swapchain = caps.supportedUsageFlags & VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
+    VkSwapchainCreateInfoKHR ci{VK_STRUCTURE_TYPE_SWAPCHAIN_CREATE_INFO_KHR};
+    ci.surface = surface;
+    ci.minImageCount = min_images;
+    ci.imageFormat = surface_format.format;
+    ci.imageColorSpace = surface_format.colorSpace;
+    ci.imageExtent = extent;
+    ci.imageArrayLayers = 1;
+    ci.imageUsage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | (can_copy_swapchain ? VK_IMAGE_USAGE_TRANSFER_SRC_BIT : 0);
+    ci.imageSharingMode = VK_SHARING_MODE_EXCLUSIVE;
+    ci.preTransform = caps.currentTransform;
+    ci.compositeAlpha = VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR;
+    ci.presentMode = present_mode;
+    ci.clipped = VK_TRUE;
+    ci.oldSwapchain = swapchain;
+    VkSwapchainKHR fresh;
+    PRISM_VK(vkCreateSwapchainKHR(ctx->device, &ci, nullptr, &fresh));
+    if (swapchain) vkDestroySwapchainKHR(ctx->device, swapchain, nullptr);
+    swapchain = fresh;
+    uint32_t n = 0;
+    vkGetSwapchainImagesKHR(ctx->device, swapchain, &n, nullptr);
+    images.resize(n);
+    vkGetSwapchainImagesKHR(ctx->device, swapchain, &n, images.data());
+    // One id and one depth image: the render pass's external dependency orders
+    // consecutive frames' use of them.
+    id_img = std::make_unique<ImageResource>(*ctx, extent.width, extent.height, kIdFormat,
+                                             VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+                                             VK_IMAGE_ASPECT_COLOR_BIT);
+    depth_img = std::make_unique<ImageResource>(*ctx, extent.width, extent.height, kDepthFormat,
+                                                VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT, VK_IMAGE_ASPECT_DEPTH_BIT);
+    for (VkImage img : images) {
+      VkImageViewCreateInfo vi{VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
+      vi.image = img;
+      vi.viewType = VK_IMAGE_VIEW_TYPE_2D;
+      vi.format = surface_format.format;
+      vi.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+      VkImageView view;
+      PRISM_VK(vkCreateImageView(ctx->device, &vi, nullptr, &view));
+      views.push_back(view);
+      VkImageView att[3] = {view, id_img->view, depth_img->view};
+      VkFramebufferCreateInfo fi{VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO};
+      fi.renderPass = points_pass;
+      fi.attachmentCount = 3;
+      fi.pAttachments = att;
+      fi.width = extent.width;
+      fi.height = extent.height;
+      fi.layers = 1;
+      VkFramebuffer fb;
+      PRISM_VK(vkCreateFramebuffer(ctx->device, &fi, nullptr, &fb));
+      points_fb.push_back(fb);
+      fi.renderPass = ui_pass;
+      fi.attachmentCount = 1;
+      PRISM_VK(vkCreateFramebuffer(ctx->device, &fi, nullptr, &fb));
+      ui_fb.push_back(fb);
+      VkSemaphoreCreateInfo si{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
+      VkSemaphore s;
+      PRISM_VK(vkCreateSemaphore(ctx->device, &si, nullptr, &s));
+      render_finished.push_back(s);
+    }
+    if (imgui_ready) ImGui_ImplVulkan_SetMinImageCount(min_images);
+  }
+
+  void destroy_swapchain() {
+    for (auto fb : points_fb) vkDestroyFramebuffer(ctx->device, fb, nullptr);
+    for (auto fb : ui_fb) vkDestroyFramebuffer(ctx->device, fb, nullptr);
+    for (auto v : views) vkDestroyImageView(ctx->device, v, nullptr);
+    for (auto s : render_finished) vkDestroySemaphore(ctx->device, s, nullptr);
+    points_fb.clear();
+    ui_fb.clear();
+    views.clear();
+    render_finished.clear();
+    images.clear();
+    id_img.reset();
+    depth_img.reset();
+  }
+
+  void recreate_swapchain() {
+    vkDeviceWaitIdle(ctx->device);
+    destroy_swapchain();
+    create_swapchain();
+    needs_recreate = false;
+  }
+
+  /// The one place acquire and present results are judged: true to go on,
+  /// false when the swapchain must be re-created first; throws on errors.
+  bool swapchain_ok(VkResult r) {
+    switch (r) {
+      case VK_SUCCESS: return true;
+      case VK_SUBOPTIMAL_KHR: needs_recreate = true; return true;
+      case VK_ERROR_OUT_OF_DATE_KHR: needs_recreate = true; return false;
+      default: throw RuntimeError(cat("swapchain: ", vk_result_name(r)));
+    }
+  }
+
+  void init_imgui() {
+    VkDescriptorPoolSize sizes[] = {{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 16}};
+    VkDescriptorPoolCreateInfo pi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+    pi.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
+    pi.maxSets = 16;
+    pi.poolSizeCount = 1;
+    pi.pPoolSizes = sizes;
+    PRISM_VK(vkCreateDescriptorPool(ctx->device, &pi, nullptr, &imgui_pool));
+    IMGUI_CHECKVERSION();
+    ImGui::CreateContext();
+    ImGui::GetIO().IniFilename = nullptr;  // no imgui.ini left in the working folder
+    ImGui::StyleColorsDark();
+    ImGui_ImplGlfw_InitForVulkan(window, true);
+    ImGui_ImplVulkan_InitInfo info{};
+    info.Instance = ctx->instance;
+    info.PhysicalDevice = ctx->physical;
+    info.Device = ctx->device;
+    info.QueueFamily = ctx->queue_family;
+    info.Queue = ctx->queue;
+    info.DescriptorPool = imgui_pool;
+    info.Subpass = 0;
+    info.MinImageCount = min_images;
+    info.ImageCount = std::max<uint32_t>(uint32_t(images.size()), min_images);
+    info.MSAASamples = VK_SAMPLE_COUNT_1_BIT;
+    info.CheckVkResultFn = check_imgui_vk;
+    ImGui_ImplVulkan_Init(&info, ui_pass);  // 1.86: the render pass is an argument
+    ctx->one_shot([](VkCommandBuffer cmd) { ImGui_ImplVulkan_CreateFontsTexture(cmd); });
+    ImGui_ImplVulkan_DestroyFontUploadObjects();
+    imgui_ready = true;
+  }
+
+  // Called once the frame's fence has signalled: its readbacks are complete.
+  void finish_frame(Frame& f) {
+    if (f.pick_pending) {
+      const auto* ids = static_cast<const uint32_t*>(f.pick->mapped);
+      const glm::ivec2 rel = f.pick_pixel - f.pick_origin;
+      picked = pick_from_ids(ids, f.pick_size.x, f.pick_size.y, rel.x, rel.y, kPickRadius);
+      f.pick_pending = false;
+    }
+    if (!f.shot_path.empty()) {
+      Image img(int(f.shot_extent.width), int(f.shot_extent.height));
+      std::memcpy(img.pixels.data(), f.shot->mapped, img.pixels.size());
+      const bool bgr = surface_format.format == VK_FORMAT_B8G8R8A8_UNORM ||
+                       surface_format.format == VK_FORMAT_B8G8R8A8_SRGB;
+      for (size_t i = 0; i < img.pixels.size(); i += 4) {
+        if (bgr) std::swap(img.pixels[i], img.pixels[i + 2]);
+        img.pixels[i + 3] = 255;
+      }
+      const std::string path = std::move(f.shot_path);
+      f.shot_path.clear();
+      --shots_in_flight;
+      write_png(path, img);
+    }
+  }
+
+  void render(const Camera& camera, const PointStyle& style) {
+    ImGui::Render();
+    ImDrawData* draw_data = ImGui::GetDrawData();
+    if (needs_recreate) recreate_swapchain();
+    if (extent.width == 0 || extent.height == 0) {  // minimised
+      recreate_swapchain();
+      return;
+    }
+    Frame& f = frames[current];
+    PRISM_VK(vkWaitForFences(ctx->device, 1, &f.fence, VK_TRUE, UINT64_MAX));
+    finish_frame(f);
+    uint32_t index = 0;
+    if (!swapchain_ok(vkAcquireNextImageKHR(ctx->device, swapchain, UINT64_MAX, f.image_available,
+                                            VK_NULL_HANDLE, &index)))
+      return;  // re-created next frame; the semaphore was not signalled
+    PRISM_VK(vkResetFences(ctx->device, 1, &f.fence));
+    VkCommandBuffer cmd = f.cmd;
+    PRISM_VK(vkResetCommandBuffer(cmd, 0));
+    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    PRISM_VK(vkBeginCommandBuffer(cmd, &bi));
+
+    const auto clears = points_clear_values(style);
+    VkRenderPassBeginInfo rp{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
+    rp.renderPass = points_pass;
+    rp.framebuffer = points_fb[index];
+    rp.renderArea = {{0, 0}, extent};
+    rp.clearValueCount = uint32_t(clears.size());
+    rp.pClearValues = clears.data();
+    vkCmdBeginRenderPass(cmd, &rp, VK_SUBPASS_CONTENTS_INLINE);
+    pipeline->draw(cmd, *points, camera, style, extent);
+    vkCmdEndRenderPass(cmd);
+
+    // The ids around the cursor, read back when this frame's fence signals.
+    const glm::ivec2 size(int(extent.width), int(extent.height));
+    if (pick_pixel.x >= 0 && pick_pixel.y >= 0 && pick_pixel.x < size.x && pick_pixel.y < size.y) {
+      const glm::ivec2 lo = glm::max(pick_pixel - kPickRadius, glm::ivec2(0));
+      const glm::ivec2 hi = glm::min(pick_pixel + kPickRadius + 1, size);
+      VkBufferImageCopy region{};
+      region.bufferRowLength = uint32_t(hi.x - lo.x);
+      region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
+      region.imageOffset = {lo.x, lo.y, 0};
+      region.imageExtent = {uint32_t(hi.x - lo.x), uint32_t(hi.y - lo.y), 1};
+      vkCmdCopyImageToBuffer(cmd, id_img->image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, f.pick->handle, 1, &region);
+      f.pick_pending = true;
+      f.pick_origin = lo;
+      f.pick_size = hi - lo;
+      f.pick_pixel = pick_pixel;
+    } else {
+      picked = -1;
+    }
+
+    rp.renderPass = ui_pass;
+    rp.framebuffer = ui_fb[index];
+    rp.clearValueCount = 0;
+    rp.pClearValues = nullptr;
+    vkCmdBeginRenderPass(cmd, &rp, VK_SUBPASS_CONTENTS_INLINE);
+    if (draw_data) ImGui_ImplVulkan_RenderDrawData(draw_data, cmd);
+    vkCmdEndRenderPass(cmd);
+
+    if (!pending_shot.empty() && can_copy_swapchain) {
+      const VkDeviceSize bytes = VkDeviceSize(extent.width) * extent.height * 4;
+      if (!f.shot || f.shot->size < bytes)
+        f.shot = std::make_unique<Buffer>(*ctx, bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, true);
+      image_barrier(cmd, images[index], VK_IMAGE_LAYOUT_PRESENT_SRC_KHR, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
+                    VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT, VK_ACCESS_TRANSFER_READ_BIT,
+                    VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT);
+      VkBufferImageCopy region{};
+      region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
+      region.imageExtent = {extent.width, extent.height, 1};
+      vkCmdCopyImageToBuffer(cmd, images[index], VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, f.shot->handle, 1, &region);
+      image_barrier(cmd, images[index], VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
+                    VK_ACCESS_TRANSFER_READ_BIT, 0, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                    VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT);
+      f.shot_path = std::move(pending_shot);
+      pending_shot.clear();
+      f.shot_extent = extent;
+    } else if (!pending_shot.empty()) {
+      pending_shot.clear();
+      --shots_in_flight;
+      throw RuntimeError("this window system cannot copy the swapchain image: no screenshot");
+    }
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0,
+                         nullptr);
+    PRISM_VK(vkEndCommandBuffer(cmd));
+
+    const VkPipelineStageFlags wait_stage = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
+    VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+    si.waitSemaphoreCount = 1;
+    si.pWaitSemaphores = &f.image_available;
+    si.pWaitDstStageMask = &wait_stage;
+    si.commandBufferCount = 1;
+    si.pCommandBuffers = &cmd;
+    si.signalSemaphoreCount = 1;
+    si.pSignalSemaphores = &render_finished[index];
+    PRISM_VK(vkQueueSubmit(ctx->queue, 1, &si, f.fence));
+
+    VkPresentInfoKHR pi{VK_STRUCTURE_TYPE_PRESENT_INFO_KHR};
+    pi.waitSemaphoreCount = 1;
+    pi.pWaitSemaphores = &render_finished[index];
+    pi.swapchainCount = 1;
+    pi.pSwapchains = &swapchain;
+    pi.pImageIndices = &index;
+    swapchain_ok(vkQueuePresentKHR(ctx->queue, &pi));
+    current = (current + 1) % kFramesInFlight;
+  }
+
+  void wait_idle() {
+    PRISM_VK(vkDeviceWaitIdle(ctx->device));
+    for (Frame& f : frames) finish_frame(f);
+  }
+};
+
+Window::Window(const WindowOptions& options) : impl_(std::make_unique<Impl>(options)) {}
+Window::~Window() = default;
+GLFWwindow* Window::handle() const { return impl_->window; }
+int Window::width() const { return int(impl_->extent.width); }
+int Window::height() const { return int(impl_->extent.height); }
+bool Window::should_close() const { return glfwWindowShouldClose(impl_->window); }
+void Window::request_close() { glfwSetWindowShouldClose(impl_->window, GLFW_TRUE); }
+
+void Window::new_frame() {
+  glfwPollEvents();
+  int w = 0, h = 0;
+  glfwGetFramebufferSize(impl_->window, &w, &h);
+  if (uint32_t(w) != impl_->extent.width || uint32_t(h) != impl_->extent.height) impl_->needs_recreate = true;
+  ImGui_ImplVulkan_NewFrame();
+  ImGui_ImplGlfw_NewFrame();
+  ImGui::NewFrame();
+}
+
+void Window::render(const Camera& camera, const PointStyle& style) { impl_->render(camera, style); }
+void Window::wait_idle() { impl_->wait_idle(); }
+
+void Window::set_positions(ConstView y) {
+  impl_->wait_idle();  // frames in flight read these buffers
+  impl_->points->set_positions(y);
+}
+void Window::set_colors(std::span<const uint32_t> packed) {
+  impl_->wait_idle();
+  impl_->points->set_colors(packed);
+}
+void Window::set_states(std::span<const uint8_t> states) {
+  impl_->wait_idle();
+  impl_->points->set_states(states);
+}
+int64_t Window::size() const { return impl_->points->size(); }
+void Window::set_pick_pixel(int x, int y) { impl_->pick_pixel = {x, y}; }
+int64_t Window::picked() const { return impl_->picked; }
+
+void Window::request_screenshot(const std::string& path) {
+  if (impl_->pending_shot.empty()) ++impl_->shots_in_flight;
+  impl_->pending_shot = path;
+}
+bool Window::screenshot_pending() const { return impl_->shots_in_flight > 0; }
+
+}  // namespace prism::render
