@@ -107,6 +107,7 @@ CommandSetup setup = [](CLI::App& sub) {
     int seeds = 1;
     uint64_t first_seed = 1;
     bool peers = false;
+    std::string peer_names;
     int k = 15;
     int64_t sample = 10000;
   };
@@ -121,6 +122,8 @@ CommandSetup setup = [](CLI::App& sub) {
   sub.add_option("--first-seed", s->first_seed, "The first seed")->capture_default_str();
   sub.add_flag("--peers", s->peers,
                "Also run the installed peers (umap-learn, openTSNE, scikit-learn) on the same data");
+  sub.add_option("--peer-names", s->peer_names,
+                 "With --peers: only these (umap-learn,opentsne,sklearn-tsne,sklearn-pca)");
   sub.add_option("-k,--k", s->k, "k of trustworthiness@k and recall@k")->capture_default_str();
   sub.add_option("--sample", s->sample, "Points the metrics evaluate")->capture_default_str();
   sub.add_option("-o,--out", s->out, "Also write the table: report.md, .csv or .json");
@@ -187,8 +190,11 @@ CommandSetup setup = [](CLI::App& sub) {
         for (int d : dims) {
           std::vector<std::string> impls;
           for (const auto& b : backends) impls.push_back("prism:" + b);
-          if (s->peers)
-            for (const auto& p : peers_for(method)) impls.push_back(p);
+          if (s->peers) {
+            const auto only = split(s->peer_names);
+            for (const auto& p : peers_for(method))
+              if (only.empty() || std::find(only.begin(), only.end(), p) != only.end()) impls.push_back(p);
+          }
           for (const auto& impl : impls)
             for (int i = 0; i < s->seeds; ++i) {
               Run r;
