@@ -1,0 +1,199 @@
+// kNN graphs on the CPU: NN-descent (knn_approx_cpu) against exact search
+// (FAISS flat, on a query sample) and FAISS's HNSW, on all 70,000
+// Fashion-MNIST images (k = 15). Counters: recall@15 against exact search on
+// a 10,000-row sample, and points/s.
+//
+// The 1M x 128 Gaussian mixture runs only when asked for by name:
+//   prism_bench_knn --benchmark_filter=Gaussian1M
+#include <benchmark/benchmark.h>
+#include <faiss/IndexHNSW.h>
+#include <zlib.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_data.hpp"
+#include "prism/knn.hpp"
+
+namespace prism::bench {
+namespace {
+
+constexpr int kK = 15;
+
+// Reads one gzip'd IDX image file (magic 0x803, count, rows, cols, then uint8
+// pixels), appending them to x; returns the image count.
+int64_t read_idx_images(const std::string& path, std::vector<float>& x) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  PRISM_EXPECTS(f != nullptr, path, ": cannot open");
+  std::vector<unsigned char> bytes;
+  unsigned char buf[1 << 16];
+  int got;
+  while ((got = gzread(f, buf, sizeof buf)) > 0) bytes.insert(bytes.end(), buf, buf + got);
+  gzclose(f);
+  auto be32 = [&](size_t o) {
+    return (uint32_t(bytes[o]) << 24) | (uint32_t(bytes[o + 1]) << 16) |
+           (uint32_t(bytes[o + 2]) << 8) | uint32_t(bytes[o + 3]);
+  };
+  PRISM_EXPECTS(bytes.size() >= 16 && be32(0) == 0x803, path, ": not an IDX image file");
+  const int64_t count = be32(4), pixels = int64_t(be32(8)) * be32(12);
+  PRISM_EXPECTS(int64_t(bytes.size()) >= 16 + count * pixels, path, ": truncated");
+  for (int64_t i = 0; i < count * pixels; ++i) x.push_back(bytes[16 + i]);
+  return count;
+}
+
+// All 70,000 images as 784 float pixels in [0, 255]: through the io module's
+// reader when it works, else straight from the IDX files.
+struct Fashion {
+  Matrix x;
+  std::vector<int64_t> sample;  // the rows recall is measured on
+  KnnGraph exact;               // their exact neighbours (filled by BM_FashionExactSample)
+};
+
+Fashion& fashion() {
+  static Fashion f = [] {
+    Fashion r;
+    try {
+      const Dataset ds = fashion_mnist();
+      r.x = to_matrix(ds.x);
+    } catch (const Error&) {
+      std::vector<float> v;
+      int64_t n = read_idx_images(std::string(kFashionMnistDir) + "/train-images-idx3-ubyte.gz", v);
+      n += read_idx_images(std::string(kFashionMnistDir) + "/t10k-images-idx3-ubyte.gz", v);
+      r.x = Matrix(n, 784);
+      std::copy(v.begin(), v.end(), r.x.data());
+    }
+    for (int64_t i = 0; i < 10000; ++i) r.sample.push_back(i * r.x.rows() / 10000);
+    return r;
+  }();
+  return f;
+}
+
+Matrix rows_of(ConstView x, const std::vector<int64_t>& rows) {
+  Matrix q(static_cast<int64_t>(rows.size()), x.cols);
+  for (size_t i = 0; i < rows.size(); ++i)
+    std::copy(x.row(rows[i]), x.row(rows[i]) + x.cols, q.row(i));
+  return q;
+}
+
+const KnnGraph& fashion_exact() {
+  Fashion& f = fashion();
+  if (f.exact.n == 0) {
+    const Matrix q = rows_of(f.x, f.sample);
+    f.exact = knn_query(f.x, q, kK, Metric::euclidean, &f.sample);
+  }
+  return f.exact;
+}
+
+// Exact neighbours of the 10,000-row sample (FAISS IndexFlatL2, BLAS): the
+// ground truth, and the exact method's speed (x7 for the full graph).
+void BM_FashionExactSample(benchmark::State& state) {
+  Fashion& f = fashion();
+  for (auto _ : state) {
+    f.exact = KnnGraph();
+    benchmark::DoNotOptimize(fashion_exact());
+  }
+  state.counters["queries/s"] =
+      benchmark::Counter(double(f.sample.size()) * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+void BM_FashionApprox(benchmark::State& state) {
+  Fashion& f = fashion();
+  const KnnGraph& exact = fashion_exact();
+  KnnGraph g;
+  for (auto _ : state) g = knn_approx_cpu(f.x, kK, Metric::euclidean, 42);
+  state.counters["recall"] = knn_recall(g, exact, f.sample);
+  state.counters["points/s"] =
+      benchmark::Counter(double(f.x.rows()) * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+// FAISS HNSW (M = 32, efConstruction 40), built once; each run searches every
+// point (k + 1, self dropped) with efSearch = state.range(0). The reported time
+// is build + search, the cost of a kNN graph this way.
+void BM_FashionHnswFaiss(benchmark::State& state) {
+  Fashion& f = fashion();
+  const KnnGraph& exact = fashion_exact();
+  const int64_t n = f.x.rows();
+  static double build_s = 0;
+  static std::unique_ptr<faiss::IndexHNSWFlat> index;
+  if (!index) {
+    const auto t0 = std::chrono::steady_clock::now();
+    index = std::make_unique<faiss::IndexHNSWFlat>(784, 32);
+    index->add(n, f.x.data());
+    build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  KnnGraph g{n, kK, Metric::euclidean, std::vector<int32_t>(n * kK), std::vector<float>(n * kK)};
+  std::vector<float> d(n * (kK + 1));
+  std::vector<faiss::Index::idx_t> ids(n * (kK + 1));
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    index->hnsw.efSearch = static_cast<int>(state.range(0));
+    index->search(n, f.x.data(), kK + 1, d.data(), ids.data());
+    for (int64_t i = 0; i < n; ++i) {
+      const faiss::Index::idx_t* r = ids.data() + i * (kK + 1);
+      int drop = kK;
+      for (int j = 0; j <= kK; ++j)
+        if (r[j] == i) drop = j;
+      for (int j = 0, o = 0; j <= kK; ++j)
+        if (j != drop) g.indices[i * kK + o++] = static_cast<int32_t>(r[j]);
+    }
+    state.SetIterationTime(
+        build_s + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  state.counters["build_s"] = build_s;
+  state.counters["recall"] = knn_recall(g, exact, f.sample);
+  state.counters["points/s"] =
+      benchmark::Counter(double(n) * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+// 1M x 128 Gaussian mixture: 1,000 clusters of ~1,000 points, unit isotropic
+// noise (intrinsic dimension 128: the hard case for NN-descent; recall falls
+// as clusters grow). Recall on a 1,000-row sample.
+void BM_Gaussian1M(benchmark::State& state) {
+  const int64_t n = 1000000;
+  const Matrix x = gaussian_mixture(n, 128, 1000, 7);
+  std::vector<int64_t> sample;
+  for (int64_t i = 0; i < 1000; ++i) sample.push_back(i * n / 1000);
+  const KnnGraph exact = knn_query(x, rows_of(x, sample), kK, Metric::euclidean, &sample);
+  KnnGraph g;
+  for (auto _ : state) g = knn_approx_cpu(x, kK, Metric::euclidean, 42);
+  state.counters["recall"] = knn_recall(g, exact, sample);
+  state.counters["points/s"] =
+      benchmark::Counter(double(n) * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+}  // namespace
+}  // namespace prism::bench
+
+int main(int argc, char** argv) {
+  using namespace prism::bench;
+  benchmark::RegisterBenchmark("BM_FashionExactSample", BM_FashionExactSample)
+      ->Unit(benchmark::kSecond)
+      ->Iterations(1)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_FashionApprox", BM_FashionApprox)
+      ->Unit(benchmark::kSecond)
+      ->Iterations(1)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_FashionHnswFaiss", BM_FashionHnswFaiss)
+      ->Arg(16)
+      ->Arg(32)
+      ->Arg(64)
+      ->Unit(benchmark::kSecond)
+      ->Iterations(1)
+      ->UseManualTime();
+  // Minutes of work and ~1.5 GB: only when the filter names it.
+  for (int i = 1; i < argc; ++i)
+    if (std::strstr(argv[i], "--benchmark_filter") && std::strstr(argv[i], "Gaussian1M"))
+      benchmark::RegisterBenchmark("BM_Gaussian1M", BM_Gaussian1M)
+          ->Unit(benchmark::kSecond)
+          ->Iterations(1)
+          ->UseRealTime();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

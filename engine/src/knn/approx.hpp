@@ -1,0 +1,25 @@
+#pragma once
+// The approximate CPU kNN path with its tuning knobs exposed, for the module's
+// own experiments; knn_approx_cpu runs it with the defaults. Private.
+#include "prism/knn.hpp"
+
+namespace prism::knn_detail {
+
+/// -1 means "chosen from the data"; see approx.cpp for the rules.
+struct ApproxTuning {
+  int reduce_dims = -1;     ///< PCA dimensions of the projected stage; 0: never project
+  int first_list = -1;      ///< list length of the first (projected or only) stage (k + min(k, 64))
+  int max_candidates = -1;  ///< candidates sampled per point and iteration (default k, <= 60)
+  int n_trees = -1;         ///< RP trees
+  int leaf_size = -1;       ///< RP-tree leaf size
+  int max_iters = 12;       ///< iterations at most without a projection
+  int reduced_iters = 2;    ///< iterations at most of the projected stage
+  int full_iters = 4;       ///< iterations at most of the full-dimensional stage after it
+  double delta = 0.001;     ///< early termination: fraction of list entries changed
+  bool reorder = true;      ///< renumber the points in a locality order first
+};
+
+KnnGraph knn_approx_tuned(ConstView x, int k, Metric metric, uint64_t seed, Progress* progress,
+                          const ApproxTuning& tuning);
+
+}  // namespace prism::knn_detail

@@ -1,0 +1,338 @@
+// The CPU kNN module: exact search against a brute-force oracle, self
+// exclusion with duplicates, knn_query, NN-descent recall and reproducibility,
+// and input errors.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "prism/knn.hpp"
+#include "test_util.hpp"
+
+namespace prism {
+namespace {
+
+// Distances from FAISS are recomputed directly in float; against a double
+// oracle they agree to float rounding of sums over <= 64 terms of O(1) values.
+constexpr double kDistTol = 1e-4;
+
+double oracle_dist(const float* a, const float* b, int64_t d, Metric m) {
+  if (m == Metric::euclidean) return std::sqrt(test::sq_dist(a, b, d));
+  double ab = 0, aa = 0, bb = 0;
+  for (int64_t j = 0; j < d; ++j) {
+    ab += double(a[j]) * b[j];
+    aa += double(a[j]) * a[j];
+    bb += double(b[j]) * b[j];
+  }
+  return 1.0 - ab / std::sqrt(aa * bb);
+}
+
+// Brute force: the sorted true distances from query q to every base row
+// except `skip` (-1: none).
+std::vector<double> oracle_sorted(ConstView base, const float* q, int64_t skip, Metric m) {
+  std::vector<double> d;
+  for (int64_t j = 0; j < base.rows; ++j)
+    if (j != skip) d.push_back(oracle_dist(q, base.row(j), base.cols, m));
+  std::sort(d.begin(), d.end());
+  return d;
+}
+
+// Checks row i of g against the oracle: no self, no repeats, ascending,
+// each reported distance true, and the r-th distance equal to the true r-th
+// smallest (ties may pick either point, so ids are checked through distances).
+void expect_row_exact(const KnnGraph& g, int64_t i, ConstView base, const float* q, int64_t self,
+                      Metric m) {
+  const std::vector<double> truth = oracle_sorted(base, q, self, m);
+  std::set<int32_t> seen;
+  for (int r = 0; r < g.k; ++r) {
+    const int32_t j = g.neighbors(i)[r];
+    ASSERT_GE(j, 0);
+    ASSERT_LT(j, base.rows);
+    EXPECT_NE(j, self) << "row " << i << " lists itself";
+    EXPECT_TRUE(seen.insert(j).second) << "row " << i << " lists " << j << " twice";
+    if (r > 0) {
+      EXPECT_LE(g.dists(i)[r - 1], g.dists(i)[r]) << "row " << i << " not ascending";
+    }
+    EXPECT_NEAR(g.dists(i)[r], oracle_dist(q, base.row(j), base.cols, m), kDistTol)
+        << "row " << i << " rank " << r;
+    EXPECT_NEAR(g.dists(i)[r], truth[r], kDistTol) << "row " << i << " rank " << r;
+  }
+}
+
+struct ExactCase {
+  int64_t n, d;
+  int k;
+  Metric metric;
+  uint64_t seed;
+};
+
+class ExactKnn : public ::testing::TestWithParam<ExactCase> {};
+
+TEST_P(ExactKnn, MatchesBruteForce) {
+  const ExactCase c = GetParam();
+  const Matrix x = test::random_matrix(c.n, c.d, c.seed);
+  const KnnGraph g = knn_exact_cpu(x, c.k, c.metric);
+  ASSERT_EQ(g.n, c.n);
+  ASSERT_EQ(g.k, c.k);
+  EXPECT_EQ(g.metric, c.metric);
+  ASSERT_EQ(g.indices.size(), size_t(c.n * c.k));
+  // The oracle is O(n^2 D): on the larger case check a spread of rows (all batches).
+  const int64_t step = c.n > 1000 ? 7 : 1;
+  for (int64_t i = 0; i < c.n; i += step) expect_row_exact(g, i, x, x.row(i), i, c.metric);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Grid, ExactKnn,
+    ::testing::Values(ExactCase{300, 8, 1, Metric::euclidean, 1},
+                      ExactCase{300, 8, 10, Metric::euclidean, 2},
+                      ExactCase{500, 37, 15, Metric::euclidean, 3},
+                      ExactCase{64, 3, 63, Metric::euclidean, 4},  // k = n - 1: everyone else
+                      ExactCase{300, 8, 1, Metric::cosine, 5},
+                      ExactCase{500, 37, 15, Metric::cosine, 6},
+                      ExactCase{5000, 16, 5, Metric::euclidean, 7}),  // several query batches
+    [](const auto& info) {
+      const ExactCase& c = info.param;
+      return std::string(to_string(c.metric)) + "_n" + std::to_string(c.n) + "_d" +
+             std::to_string(c.d) + "_k" + std::to_string(c.k);
+    });
+
+TEST(ExactKnn, StridedViewMatchesContiguous) {
+  const Matrix wide = test::random_matrix(200, 12, 11);
+  const ConstView left(wide.data(), 200, 8, 12);  // first 8 of 12 columns
+  const Matrix packed = to_matrix(left);
+  for (Metric m : {Metric::euclidean, Metric::cosine}) {
+    const KnnGraph a = knn_exact_cpu(left, 6, m);
+    const KnnGraph b = knn_exact_cpu(packed, 6, m);
+    EXPECT_EQ(a.indices, b.indices);
+    EXPECT_EQ(a.distances, b.distances);
+  }
+}
+
+TEST(ExactKnn, DuplicatesNeverListThemselves) {
+  // Every row appears three times: its two twins are at distance 0, and the
+  // query's own row (also at 0) must be the one dropped, whichever order FAISS
+  // returned the three in.
+  const Matrix base = test::random_matrix(100, 6, 21);
+  Matrix x(300, 6);
+  for (int64_t i = 0; i < 300; ++i) std::copy(base.row(i / 3), base.row(i / 3) + 6, x.row(i));
+  for (Metric m : {Metric::euclidean, Metric::cosine}) {
+    const KnnGraph g = knn_exact_cpu(x, 4, m);
+    for (int64_t i = 0; i < 300; ++i) {
+      std::set<int32_t> twins;
+      for (int r = 0; r < 2; ++r) {
+        EXPECT_NEAR(g.dists(i)[r], 0.0, kDistTol);
+        twins.insert(g.neighbors(i)[r]);
+      }
+      std::set<int32_t> expect;
+      for (int64_t t = i / 3 * 3; t < i / 3 * 3 + 3; ++t)
+        if (t != i) expect.insert(static_cast<int32_t>(t));
+      EXPECT_EQ(twins, expect) << "row " << i;
+      for (int r = 0; r < 4; ++r) EXPECT_NE(g.neighbors(i)[r], i);
+      EXPECT_GT(g.dists(i)[2], 1e-3);
+    }
+  }
+}
+
+TEST(ExactKnn, AllIdenticalRowsDropsTheLast) {
+  // More twins than k + 1: the query may be missing from FAISS's list; then
+  // the farthest entry is dropped and the list still excludes the query.
+  Matrix x(50, 4, 1.5f);
+  const KnnGraph g = knn_exact_cpu(x, 5, Metric::euclidean);
+  for (int64_t i = 0; i < 50; ++i) {
+    std::set<int32_t> ids(g.neighbors(i), g.neighbors(i) + 5);
+    EXPECT_EQ(ids.size(), 5u);
+    EXPECT_EQ(ids.count(static_cast<int32_t>(i)), 0u);
+    for (int r = 0; r < 5; ++r) EXPECT_EQ(g.dists(i)[r], 0.0f);
+  }
+}
+
+TEST(KnnQuery, SeparateQueriesMatchBruteForce) {
+  const Matrix base = test::random_matrix(400, 10, 31);
+  const Matrix q = test::random_matrix(50, 10, 32);
+  for (Metric m : {Metric::euclidean, Metric::cosine}) {
+    const KnnGraph g = knn_query(base, q, 7, m);
+    ASSERT_EQ(g.n, 50);
+    for (int64_t i = 0; i < 50; ++i) expect_row_exact(g, i, base, q.row(i), -1, m);
+  }
+}
+
+TEST(KnnQuery, QueryIdsExcludeTheQueryRow) {
+  const Matrix base = test::random_matrix(400, 10, 41);
+  const std::vector<int64_t> ids = {0, 17, 399, 200};
+  Matrix q(4, 10);
+  for (int i = 0; i < 4; ++i) std::copy(base.row(ids[i]), base.row(ids[i]) + 10, q.row(i));
+  const KnnGraph with = knn_query(base, q, 5, Metric::euclidean, &ids);
+  const KnnGraph without = knn_query(base, q, 5, Metric::euclidean);
+  const KnnGraph full = knn_exact_cpu(base, 5, Metric::euclidean);
+  for (int i = 0; i < 4; ++i) {
+    expect_row_exact(with, i, base, q.row(i), ids[i], Metric::euclidean);
+    // Without exclusion the row finds itself first, at distance 0.
+    EXPECT_EQ(without.neighbors(i)[0], ids[i]);
+    EXPECT_EQ(without.dists(i)[0], 0.0f);
+    // With it, the answer is the self-graph's row.
+    for (int r = 0; r < 5; ++r) EXPECT_EQ(with.neighbors(i)[r], full.neighbors(ids[i])[r]);
+  }
+}
+
+TEST(KnnQuery, RejectsBadInput) {
+  const Matrix base = test::random_matrix(20, 4, 51);
+  const Matrix q3 = test::random_matrix(2, 3, 52);
+  const Matrix q4 = test::random_matrix(2, 4, 53);
+  EXPECT_THROW(knn_query(base, q3, 3, Metric::euclidean), InputError);  // column mismatch
+  EXPECT_THROW(knn_query(base, q4, 0, Metric::euclidean), InputError);
+  EXPECT_THROW(knn_query(base, q4, 21, Metric::euclidean), InputError);  // more than the base
+  EXPECT_NO_THROW(knn_query(base, q4, 20, Metric::euclidean));
+  const std::vector<int64_t> ids = {0, 1};
+  EXPECT_THROW(knn_query(base, q4, 20, Metric::euclidean, &ids), InputError);  // 20 + self
+  const std::vector<int64_t> bad = {0, 20};
+  EXPECT_THROW(knn_query(base, q4, 3, Metric::euclidean, &bad), InputError);
+  const std::vector<int64_t> short_ids = {0};
+  EXPECT_THROW(knn_query(base, q4, 3, Metric::euclidean, &short_ids), InputError);
+}
+
+TEST(KnnErrors, BadKAndTooFewRows) {
+  const Matrix x = test::random_matrix(30, 4, 61);
+  const Matrix one = test::random_matrix(1, 4, 62);
+  for (int k : {0, -1, 1001, 30, 31}) {
+    EXPECT_THROW(knn_exact_cpu(x, k, Metric::euclidean), InputError) << "k = " << k;
+    EXPECT_THROW(knn_approx_cpu(x, k, Metric::euclidean, 0), InputError) << "k = " << k;
+  }
+  EXPECT_THROW(knn_exact_cpu(one, 1, Metric::euclidean), InputError);
+  EXPECT_THROW(knn_approx_cpu(one, 1, Metric::euclidean, 0), InputError);
+  EXPECT_NO_THROW(knn_exact_cpu(x, 29, Metric::euclidean));
+}
+
+TEST(KnnErrors, NonFiniteValues) {
+  Matrix x = test::random_matrix(3000, 4, 63);
+  x(17, 2) = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(knn_exact_cpu(x, 5, Metric::euclidean), InputError);
+  EXPECT_THROW(knn_approx_cpu(x, 5, Metric::euclidean, 0), InputError);
+  x(17, 2) = std::numeric_limits<float>::infinity();
+  EXPECT_THROW(knn_exact_cpu(x, 5, Metric::cosine), InputError);
+}
+
+TEST(KnnRecall, CountsSharedNeighbours) {
+  KnnGraph exact{3, 2, Metric::euclidean, {1, 2, 0, 2, 0, 1}, {1, 2, 1, 2, 1, 2}};
+  KnnGraph approx = exact;
+  EXPECT_DOUBLE_EQ(knn_recall(approx, exact), 1.0);
+  approx.indices = {2, 1, 0, 1, 1, 2};  // row 0: both (order ignored); rows 1, 2: one each
+  EXPECT_DOUBLE_EQ(knn_recall(approx, exact), 4.0 / 6.0);
+  EXPECT_DOUBLE_EQ(knn_recall(approx, exact, {1}), 0.5);
+  // An exact graph built for the listed rows only.
+  KnnGraph sub{1, 2, Metric::euclidean, {0, 2}, {1, 2}};
+  EXPECT_DOUBLE_EQ(knn_recall(approx, sub, {1}), 0.5);
+  EXPECT_THROW(knn_recall(approx, sub), InputError);
+  EXPECT_THROW(knn_recall(approx, exact, {3}), InputError);
+}
+
+// Seeded blobs of a few thousand points: NN-descent (not the exact fallback,
+// which only covers n < 1024 at this k) must find >= 95% of the true neighbours.
+TEST(ApproxKnn, RecallOnBlobs) {
+  const test::Blobs b = test::make_blobs(4000, 16, 8, 71, 4.0f);
+  for (Metric m : {Metric::euclidean, Metric::cosine}) {
+    const KnnGraph exact = knn_exact_cpu(b.x, 15, m);
+    const KnnGraph approx = knn_approx_cpu(b.x, 15, m, 7);
+    ASSERT_EQ(approx.n, 4000);
+    ASSERT_EQ(approx.k, 15);
+    const double r = knn_recall(approx, exact);
+    EXPECT_GE(r, 0.95) << to_string(m);
+    // Lists exclude self, hold distinct ids, ascend, and report true distances.
+    for (int64_t i = 0; i < approx.n; i += 37) {
+      std::set<int32_t> ids(approx.neighbors(i), approx.neighbors(i) + 15);
+      EXPECT_EQ(ids.size(), 15u);
+      EXPECT_EQ(ids.count(static_cast<int32_t>(i)), 0u);
+      for (int s = 0; s < 15; ++s) {
+        if (s > 0) {
+          EXPECT_LE(approx.dists(i)[s - 1], approx.dists(i)[s]);
+        }
+        EXPECT_NEAR(approx.dists(i)[s],
+                    oracle_dist(b.x.row(i), b.x.row(approx.neighbors(i)[s]), 16, m), kDistTol);
+      }
+    }
+  }
+}
+
+// High-dimensional data with low-rank structure takes the PCA-projected path
+// (D > 128, most variance in a few directions) and must still re-rank to
+// >= 95% recall in the full space.
+TEST(ApproxKnn, RecallThroughProjection) {
+  const int64_t n = 3000, latent = 12, d = 300;
+  const test::Blobs z = test::make_blobs(n, latent, 6, 81, 3.0f);
+  const Matrix mix = test::random_matrix(latent, d, 82);
+  const Matrix noise = test::random_matrix(n, d, 83);
+  Matrix x(n, d);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; ++j) {
+      double s = 0.05 * noise(i, j);
+      for (int64_t l = 0; l < latent; ++l) s += z.x(i, l) * mix(l, j);
+      x(i, j) = static_cast<float>(s);
+    }
+  const KnnGraph exact = knn_exact_cpu(x, 10, Metric::euclidean);
+  const KnnGraph approx = knn_approx_cpu(x, 10, Metric::euclidean, 3);
+  EXPECT_GE(knn_recall(approx, exact), 0.95);
+}
+
+TEST(ApproxKnn, SmallInputsAreExact) {
+  const Matrix x = test::random_matrix(500, 6, 91);
+  const KnnGraph exact = knn_exact_cpu(x, 8, Metric::euclidean);
+  const KnnGraph approx = knn_approx_cpu(x, 8, Metric::euclidean, 1);
+  EXPECT_EQ(approx.indices, exact.indices);
+}
+
+// Same seed, same graph; and the same graph with one or two threads (the
+// descent applies its updates in an order that does not depend on threads;
+// this data takes the unprojected path, so no BLAS is involved).
+TEST(ApproxKnn, ReproducibleForASeed) {
+  const test::Blobs b = test::make_blobs(3000, 12, 5, 101, 4.0f);
+  const KnnGraph a = knn_approx_cpu(b.x, 10, Metric::euclidean, 5);
+  const KnnGraph a2 = knn_approx_cpu(b.x, 10, Metric::euclidean, 5);
+  EXPECT_EQ(a.indices, a2.indices);
+  EXPECT_EQ(a.distances, a2.distances);
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(threads == 1 ? 2 : 1);
+  const KnnGraph a3 = knn_approx_cpu(b.x, 10, Metric::euclidean, 5);
+  omp_set_num_threads(threads);
+  EXPECT_EQ(a.indices, a3.indices);
+  EXPECT_EQ(a.distances, a3.distances);
+}
+
+class CountingProgress : public Progress {
+ public:
+  void begin(std::string_view stage, int64_t total) override {
+    stages.emplace_back(stage);
+    totals.push_back(total);
+  }
+  void update(int64_t done, double) override {
+    last = done;
+    ++updates;
+  }
+  void end() override { ++ends; }
+  std::vector<std::string> stages;
+  std::vector<int64_t> totals;
+  int64_t last = 0, updates = 0, ends = 0;
+};
+
+TEST(KnnProgress, ReportsTheKnnStage) {
+  const test::Blobs b = test::make_blobs(3000, 8, 4, 111, 4.0f);
+  for (int approx = 0; approx < 2; ++approx) {
+    CountingProgress p;
+    if (approx)
+      knn_approx_cpu(b.x, 5, Metric::euclidean, 0, &p);
+    else
+      knn_exact_cpu(b.x, 5, Metric::euclidean, &p);
+    ASSERT_EQ(p.stages.size(), 1u);
+    EXPECT_EQ(p.stages[0], "knn");
+    EXPECT_EQ(p.ends, 1);
+    EXPECT_GT(p.updates, 0);
+    EXPECT_EQ(p.last, p.totals[0]) << "the stage should end complete";
+  }
+}
+
+}  // namespace
+}  // namespace prism
