@@ -1,0 +1,476 @@
+// CPU Barnes-Hut t-SNE: each stage against a naive oracle, then whole runs on
+// seeded Gaussian blobs checked by a brute-force kNN classifier in the embedding.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <numeric>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "../../engine/src/tsne/stages.hpp"
+#include "prism/tsne.hpp"
+#include "test_util.hpp"
+
+namespace prism {
+namespace {
+
+// ---- oracles -----------------------------------------------------------------
+
+// Brute-force euclidean kNN graph (self excluded, nearest first), so these
+// tests do not depend on the knn module.
+KnnGraph brute_knn(const Matrix& x, int k) {
+  const int64_t n = x.rows();
+  KnnGraph g;
+  g.n = n;
+  g.k = k;
+  g.indices.resize(n * k);
+  g.distances.resize(n * k);
+  std::vector<std::pair<double, int32_t>> row(n);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) row[j] = {test::sq_dist(x.row(i), x.row(j), x.cols()), int32_t(j)};
+    row[i].first = INFINITY;
+    std::partial_sort(row.begin(), row.begin() + k, row.end());
+    for (int j = 0; j < k; ++j) {
+      g.indices[i * k + j] = row[j].second;
+      g.distances[i * k + j] = static_cast<float>(std::sqrt(row[j].first));
+    }
+  }
+  return g;
+}
+
+// Exact KL(P || Q) in double over all pairs.
+double exact_kl(const SparseP& p, const std::vector<double>& y, int dims) {
+  const int64_t n = p.n;
+  double z = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      if (i == j) continue;
+      double d2 = 0;
+      for (int d = 0; d < dims; ++d) d2 += std::pow(y[i * dims + d] - y[j * dims + d], 2);
+      z += 1.0 / (1.0 + d2);
+    }
+  double kl = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t e = p.row_ptr[i]; e < p.row_ptr[i + 1]; ++e) {
+      const int64_t j = p.col[e];
+      double d2 = 0;
+      for (int d = 0; d < dims; ++d) d2 += std::pow(y[i * dims + d] - y[j * dims + d], 2);
+      const double q = 1.0 / (1.0 + d2) / z;
+      if (p.val[e] > 0) kl += p.val[e] * std::log(p.val[e] / q);  // 0 log 0 = 0
+    }
+  return kl;
+}
+
+// Leave-one-out k-NN classifier accuracy in the embedding (majority vote,
+// ties to the nearest among the tied classes).
+double knn_accuracy(ConstView y, const std::vector<int32_t>& labels, int k) {
+  const int64_t n = y.rows;
+  int64_t correct = 0;
+  std::vector<std::pair<double, int32_t>> row(n);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) row[j] = {test::sq_dist(y.row(i), y.row(j), y.cols), int32_t(j)};
+    row[i].first = INFINITY;
+    std::partial_sort(row.begin(), row.begin() + k, row.end());
+    std::map<int32_t, int> votes;
+    for (int j = 0; j < k; ++j) ++votes[labels[row[j].second]];
+    int best = -1;
+    int32_t cls = -1;
+    for (int j = 0; j < k; ++j) {
+      const int32_t c = labels[row[j].second];
+      if (votes[c] > best) {
+        best = votes[c];
+        cls = c;
+      }
+    }
+    correct += cls == labels[i];
+  }
+  return double(correct) / n;
+}
+
+std::vector<double> to_double(ConstView y) {
+  std::vector<double> v(y.rows * y.cols);
+  for (int64_t i = 0; i < y.rows; ++i)
+    for (int64_t d = 0; d < y.cols; ++d) v[i * y.cols + d] = y(i, d);
+  return v;
+}
+
+// A t-SNE-like layout: tight clusters of different sizes plus uniform noise
+// and a few exact duplicates (the tree must handle coincident points).
+std::vector<double> clustered_layout(int64_t n, int dims, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0, 1);
+  std::uniform_real_distribution<double> uni(-40, 40);
+  std::vector<double> centres(8 * dims);
+  for (auto& c : centres) c = uni(rng);
+  std::vector<double> y(n * dims);
+  for (int64_t i = 0; i < n; ++i) {
+    const int c = static_cast<int>(i % 9);
+    for (int d = 0; d < dims; ++d)
+      y[i * dims + d] = c == 8 ? uni(rng) : centres[c * dims + d] + normal(rng) * (1 + c);
+  }
+  for (int64_t i = 0; i < 10; ++i)
+    for (int d = 0; d < dims; ++d) y[(n - 1 - i) * dims + d] = y[i * dims + d];
+  return y;
+}
+
+// ---- perplexity calibration and P ---------------------------------------------
+
+// exp(entropy) of every conditional row must match the target this closely.
+constexpr double kPerplexityRelTol = 1e-6;
+
+class TsneCalibration : public ::testing::TestWithParam<double> {};
+
+TEST_P(TsneCalibration, HitsTargetPerplexityPerPoint) {
+  const double perplexity = GetParam();
+  const auto blobs = test::make_blobs(600, 10, 6, 7);
+  const KnnGraph g = brute_knn(blobs.x, static_cast<int>(3 * perplexity));
+  const tsne::ConditionalP c = tsne::calibrate_perplexity(g, perplexity);
+  ASSERT_EQ(c.p.size(), size_t(g.n * g.k));
+  for (int64_t i = 0; i < g.n; ++i) {
+    const double* p = c.p.data() + i * g.k;
+    double sum = 0, h = 0;
+    for (int j = 0; j < g.k; ++j) {
+      sum += p[j];
+      if (p[j] > 0) h -= p[j] * std::log(p[j]);
+      // Nearer neighbours weigh at least as much (Gaussian kernel).
+      if (j > 0) {
+        ASSERT_LE(p[j], p[j - 1] * (1 + 1e-12)) << "row " << i;
+      }
+    }
+    ASSERT_NEAR(sum, 1.0, 1e-12) << "row " << i;
+    ASSERT_NEAR(std::exp(h) / perplexity, 1.0, kPerplexityRelTol) << "row " << i;
+    ASSERT_GT(c.beta[i], 0) << "row " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Perplexities, TsneCalibration, ::testing::Values(5.0, 30.0));
+
+TEST(TsneAffinities, SymmetricSumsToOneAndMatchesDenseOracle) {
+  const auto blobs = test::make_blobs(300, 8, 4, 11);
+  const int k = 30;
+  const KnnGraph g = brute_knn(blobs.x, k);
+  const tsne::ConditionalP c = tsne::calibrate_perplexity(g, 10.0);
+  const SparseP p = tsne_affinities(g, 10.0);
+  const int64_t n = g.n;
+  ASSERT_EQ(p.n, n);
+  ASSERT_EQ(p.row_ptr.size(), size_t(n + 1));
+
+  // Dense oracle (P_j|i + P_i|j) / 2N.
+  std::vector<double> dense(n * n, 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int j = 0; j < k; ++j) {
+      const int64_t col = g.indices[i * k + j];
+      dense[i * n + col] += c.p[i * k + j] / (2.0 * n);
+      dense[col * n + i] += c.p[i * k + j] / (2.0 * n);
+    }
+
+  double sum = 0;
+  int64_t nonzero = 0;
+  std::map<std::pair<int32_t, int32_t>, float> entries;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t e = p.row_ptr[i]; e < p.row_ptr[i + 1]; ++e) {
+      if (e > p.row_ptr[i]) {
+        ASSERT_LT(p.col[e - 1], p.col[e]) << "row " << i << " unsorted or duplicated";
+      }
+      ASSERT_NE(p.col[e], i);
+      ASSERT_GT(p.val[e], 0.0f);
+      ASSERT_NEAR(p.val[e], dense[i * n + p.col[e]], 1e-6 * dense[i * n + p.col[e]]);
+      entries[{int32_t(i), p.col[e]}] = p.val[e];
+      sum += p.val[e];
+    }
+  }
+  for (double v : dense) nonzero += v > 0;
+  EXPECT_EQ(nonzero, int64_t(p.col.size()));
+  EXPECT_NEAR(sum, 1.0, 1e-6);
+  for (const auto& [ij, v] : entries) {
+    const auto it = entries.find({ij.second, ij.first});
+    ASSERT_NE(it, entries.end()) << ij.first << "," << ij.second << " has no mirror";
+    ASSERT_EQ(it->second, v) << "P is not exactly symmetric at " << ij.first << "," << ij.second;
+  }
+}
+
+TEST(TsneAffinities, RejectsBadGraphs) {
+  const auto blobs = test::make_blobs(50, 4, 2, 3);
+  KnnGraph g = brute_knn(blobs.x, 9);
+  EXPECT_THROW(tsne_affinities(g, 0.0), InputError);
+  KnnGraph self = g;
+  self.indices[5 * 9] = 5;
+  EXPECT_THROW(tsne_affinities(self, 3.0), InputError);
+  KnnGraph out = g;
+  out.indices[0] = 50;
+  EXPECT_THROW(tsne_affinities(out, 3.0), InputError);
+  KnnGraph nan = g;
+  nan.distances[3] = NAN;
+  EXPECT_THROW(tsne_affinities(nan, 3.0), InputError);
+}
+
+// ---- forces -------------------------------------------------------------------
+
+// theta = 0 sums every pair exactly; interactions are summed in float (as on
+// the GPU), so only float rounding separates it from the double oracle.
+constexpr double kExactRelTol = 1e-5;
+// theta = 0.5: relative error of all forces (Frobenius) and of Z.
+constexpr double kBhForceRelTol = 1e-2;
+constexpr double kBhZRelTol = 5e-3;
+
+double rel_frobenius(const std::vector<double>& a, const std::vector<double>& b) {
+  double num = 0, den = 0;
+  for (size_t t = 0; t < a.size(); ++t) {
+    num += (a[t] - b[t]) * (a[t] - b[t]);
+    den += b[t] * b[t];
+  }
+  return std::sqrt(num / den);
+}
+
+class TsneRepulsion : public ::testing::TestWithParam<int> {};
+
+TEST_P(TsneRepulsion, ThetaZeroIsExact) {
+  const int dims = GetParam();
+  const int64_t n = 700;
+  const auto y = clustered_layout(n, dims, 5);
+  std::vector<double> exact(n * dims), bh(n * dims);
+  const double z_exact = tsne::repulsive_forces_exact(y.data(), n, dims, exact.data()).z;
+  const double z_bh = tsne::repulsive_forces(y.data(), n, dims, 0.0, bh.data()).z;
+  EXPECT_NEAR(z_bh, z_exact, kExactRelTol * z_exact);
+  double fmax = 0;
+  for (double v : exact) fmax = std::max(fmax, std::abs(v));
+  for (size_t t = 0; t < exact.size(); ++t) ASSERT_NEAR(bh[t], exact[t], kExactRelTol * fmax) << t;
+}
+
+TEST_P(TsneRepulsion, ThetaHalfWithinTolerance) {
+  const int dims = GetParam();
+  const int64_t n = 4000;
+  const auto y = clustered_layout(n, dims, 6);
+  std::vector<double> exact(n * dims), bh(n * dims);
+  const double z_exact = tsne::repulsive_forces_exact(y.data(), n, dims, exact.data()).z;
+  const double z_bh = tsne::repulsive_forces(y.data(), n, dims, 0.5, bh.data()).z;
+  const double z_err = std::abs(z_bh - z_exact) / z_exact;
+  const double f_err = rel_frobenius(bh, exact);
+  RecordProperty("z_rel_error", std::to_string(z_err));
+  RecordProperty("force_rel_error", std::to_string(f_err));
+  EXPECT_LT(z_err, kBhZRelTol);
+  EXPECT_LT(f_err, kBhForceRelTol);
+  // A looser theta must be less accurate (the criterion is actually applied).
+  std::vector<double> coarse(n * dims);
+  tsne::repulsive_forces(y.data(), n, dims, 1.2, coarse.data());
+  EXPECT_GT(rel_frobenius(coarse, exact), f_err);
+}
+
+INSTANTIATE_TEST_SUITE_P(Dims, TsneRepulsion, ::testing::Values(2, 3),
+                         [](const auto& info) { return info.param == 2 ? "Quadtree2D" : "Octree3D"; });
+
+class TsneGradient : public ::testing::TestWithParam<int> {};
+
+// The true gradient of KL is 4x the openTSNE-convention gradient; check it
+// against central differences of an independent double-precision KL.
+TEST_P(TsneGradient, MatchesFiniteDifferencesOfKl) {
+  const int dims = GetParam();
+  const auto blobs = test::make_blobs(40, 5, 3, 21);
+  const SparseP p = tsne_affinities(brute_knn(blobs.x, 15), 5.0);
+  std::mt19937_64 rng(4);
+  std::normal_distribution<double> normal(0, 1);
+  std::vector<double> y(p.n * dims);
+  for (auto& v : y) v = normal(rng);
+
+  std::vector<double> grad(y.size()), scratch(y.size());
+  tsne::kl_gradient(p, y.data(), dims, 0.0, 1.0, grad.data(), scratch.data());
+  const double h = 1e-5;
+  double num = 0, den = 0;
+  for (size_t t = 0; t < y.size(); ++t) {
+    std::vector<double> a = y, b = y;
+    a[t] += h;
+    b[t] -= h;
+    const double fd = (exact_kl(p, a, dims) - exact_kl(p, b, dims)) / (2 * h);
+    num += std::pow(4 * grad[t] - fd, 2);
+    den += fd * fd;
+  }
+  // Float repulsion sums leave ~1e-6 relative error; a wrong term gives O(1).
+  EXPECT_LT(std::sqrt(num / den), 1e-4);
+
+  // KL via the public function and via the optimiser's pieces.
+  Matrix yf(p.n, dims);
+  for (size_t t = 0; t < y.size(); ++t) yf.data()[t] = static_cast<float>(y[t]);
+  const double oracle = exact_kl(p, to_double(yf), dims);
+  EXPECT_NEAR(tsne_kl_divergence(p, yf), oracle, 1e-9 * std::abs(oracle));
+}
+
+INSTANTIATE_TEST_SUITE_P(Dims, TsneGradient, ::testing::Values(2, 3));
+
+// From 20k points tsne_kl_divergence normalises by Barnes-Hut instead of all pairs.
+TEST(TsneKl, BarnesHutPathAbove20kMatchesExact) {
+  const int64_t n = 20500;
+  SparseP p;  // a ring: each point's two neighbours, symmetric, sums to 1
+  p.n = n;
+  p.row_ptr.resize(n + 1);
+  for (int64_t i = 0; i < n; ++i) {
+    p.row_ptr[i + 1] = 2 * (i + 1);
+    const int32_t a = static_cast<int32_t>((i + n - 1) % n), b = static_cast<int32_t>((i + 1) % n);
+    p.col.push_back(std::min(a, b));
+    p.col.push_back(std::max(a, b));
+    p.val.push_back(0.5f / n);
+    p.val.push_back(0.5f / n);
+  }
+  const auto yd = clustered_layout(n, 2, 17);
+  Matrix y(n, 2);
+  for (size_t t = 0; t < yd.size(); ++t) y.data()[t] = static_cast<float>(yd[t]);
+  const double oracle = exact_kl(p, to_double(y), 2);
+  EXPECT_NEAR(tsne_kl_divergence(p, y), oracle, 1e-3 * std::abs(oracle));
+}
+
+// ---- whole runs -----------------------------------------------------------------
+
+struct RecordingProgress : Progress {
+  std::vector<std::pair<int64_t, double>> values;
+  int64_t abort_after = -1;
+  void update(int64_t done, double value) override {
+    if (!std::isnan(value)) values.emplace_back(done, value);
+    updates = done;
+  }
+  bool aborted() const override { return abort_after >= 0 && updates >= abort_after; }
+  int64_t updates = 0;
+};
+
+class TsneBlobs : public ::testing::TestWithParam<int> {};
+
+TEST_P(TsneBlobs, SeparatesClustersAndKlDecreases) {
+  const int dims = GetParam();
+  const auto blobs = test::make_blobs(1500, 20, 10, 99);
+  TsneParams par;
+  par.dims = dims;
+  par.seed = 3;
+  const KnnGraph g = brute_knn(blobs.x, 90);
+  Matrix initial;
+  if (dims == 2) {
+    // Exercise the pca path with any non-degenerate layout: the first input columns.
+    par.init = Init::pca;
+    initial = Matrix(blobs.x.rows(), dims);
+    for (int64_t i = 0; i < initial.rows(); ++i)
+      for (int d = 0; d < dims; ++d) initial(i, d) = blobs.x(i, d);
+  } else {
+    par.init = Init::random;
+  }
+  auto r = make_tsne_cpu(g, dims == 2 ? &initial : nullptr, par);
+  EXPECT_EQ(r->backend(), Backend::cpu);
+  EXPECT_EQ(r->total_steps(), 1000);
+  const double kl0 = r->objective();
+  RecordingProgress progress;
+  run_reducer(*r, &progress, "optimise", 125);
+  ASSERT_TRUE(r->done());
+  ASSERT_EQ(progress.values.size(), 8u);
+  // After early exaggeration KL decreases at every checkpoint.
+  double previous = kl0;
+  for (const auto& [step, kl] : progress.values) {
+    if (step > par.exaggeration_iter) {
+        EXPECT_LT(kl, previous) << "step " << step;
+      }
+    previous = kl;
+  }
+  const double kl_end = progress.values.back().second;
+  EXPECT_LT(kl_end, 0.5 * kl0);
+  EXPECT_NEAR(kl_end, tsne_kl_divergence(tsne_affinities(g, par.perplexity), r->embedding()),
+              1e-2 * kl_end);
+  const ConstView y = r->embedding();
+  ASSERT_EQ(y.rows, 1500);
+  ASSERT_EQ(y.cols, dims);
+  for (int64_t i = 0; i < y.rows; ++i)
+    for (int d = 0; d < dims; ++d) ASSERT_TRUE(std::isfinite(y(i, d)));
+  const double acc = knn_accuracy(y, blobs.labels, 10);
+  RecordProperty("knn_accuracy", std::to_string(acc));
+  RecordProperty("kl", std::to_string(kl_end));
+  EXPECT_GE(acc, 0.95);
+}
+
+INSTANTIATE_TEST_SUITE_P(Dims, TsneBlobs, ::testing::Values(2, 3));
+
+TEST(TsneCpu, SameSeedSameEmbeddingForAnyThreadCount) {
+  // Above tsne::kParallelMinPoints, so that the loops do run on several threads.
+  const int64_t n = tsne::kParallelMinPoints + 1000;
+  const auto blobs = test::make_blobs(n, 8, 5, 8);
+  const KnnGraph g = brute_knn(blobs.x, 15);
+  TsneParams par;
+  par.perplexity = 5;
+  par.init = Init::random;
+  par.seed = 42;
+  par.n_iter = 40;
+  par.exaggeration_iter = 20;
+  const int threads = omp_get_max_threads();
+  auto run = [&](int nthreads, uint64_t seed) {
+    omp_set_num_threads(nthreads);
+    par.seed = seed;
+    auto r = make_tsne_cpu(g, nullptr, par);
+    run_reducer(*r, nullptr);
+    omp_set_num_threads(threads);
+    return to_matrix(r->embedding());
+  };
+  const Matrix a = run(2, 42), b = run(2, 42), c = run(1, 42), d = run(2, 43);
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.storage().size() * sizeof(float)), 0);
+  EXPECT_EQ(std::memcmp(a.data(), c.data(), a.storage().size() * sizeof(float)), 0);
+  EXPECT_NE(std::memcmp(a.data(), d.data(), a.storage().size() * sizeof(float)), 0);
+}
+
+TEST(TsneCpu, AbortStopsEarly) {
+  const auto blobs = test::make_blobs(300, 6, 3, 1);
+  TsneParams par;
+  par.perplexity = 10;
+  par.init = Init::random;
+  auto r = make_tsne_cpu(brute_knn(blobs.x, 30), nullptr, par);
+  RecordingProgress progress;
+  progress.abort_after = 7;
+  run_reducer(*r, &progress);
+  EXPECT_EQ(r->steps_done(), 7);
+  EXPECT_FALSE(r->done());
+  const ConstView y = r->embedding();
+  for (int64_t i = 0; i < y.rows; ++i) ASSERT_TRUE(std::isfinite(y(i, 0)) && std::isfinite(y(i, 1)));
+}
+
+TEST(TsneCpu, RejectsBadParameters) {
+  const auto blobs = test::make_blobs(100, 6, 3, 1);
+  const KnnGraph g = brute_knn(blobs.x, 15);
+  TsneParams par;
+  par.perplexity = 5;
+  par.init = Init::random;
+  par.dims = 4;
+  EXPECT_THROW(make_tsne_cpu(g, nullptr, par), InputError);
+  par.dims = 2;
+  par.theta = -1;
+  EXPECT_THROW(make_tsne_cpu(g, nullptr, par), InputError);
+  par.theta = 0.5;
+  par.init = Init::spectral;
+  EXPECT_THROW(make_tsne_cpu(g, nullptr, par), InputError);
+  par.init = Init::pca;
+  EXPECT_THROW(make_tsne_cpu(g, nullptr, par), InputError);  // pca needs the initial layout
+  Matrix wrong(100, 3, 1.0f);
+  EXPECT_THROW(make_tsne_cpu(g, &wrong, par), InputError);
+  Matrix constant(100, 2, 1.0f);
+  EXPECT_THROW(make_tsne_cpu(g, &constant, par), InputError);
+}
+
+TEST(TsneCpu, PcaInitIsRescaledToTinyStd) {
+  const auto blobs = test::make_blobs(200, 6, 3, 1);
+  TsneParams par;
+  par.perplexity = 5;
+  par.init = Init::pca;
+  Matrix initial(200, 2);
+  for (int64_t i = 0; i < 200; ++i) {
+    initial(i, 0) = 100.0f + 30.0f * blobs.x(i, 0);
+    initial(i, 1) = 5.0f * blobs.x(i, 1);
+  }
+  auto r = make_tsne_cpu(brute_knn(blobs.x, 15), &initial, par);
+  const ConstView y = r->embedding();
+  // Oracle: centre each column, scale both by 1e-4 / std(column 0).
+  double m[2] = {0, 0}, var0 = 0;
+  for (int64_t i = 0; i < 200; ++i)
+    for (int d = 0; d < 2; ++d) m[d] += initial(i, d) / 200.0;
+  for (int64_t i = 0; i < 200; ++i) var0 += std::pow(initial(i, 0) - m[0], 2) / 200.0;
+  const double s = 1e-4 / std::sqrt(var0);
+  for (int64_t i = 0; i < 200; ++i)
+    for (int d = 0; d < 2; ++d) ASSERT_NEAR(y(i, d), (initial(i, d) - m[d]) * s, 1e-9) << i;
+}
+
+}  // namespace
+}  // namespace prism
