@@ -22,7 +22,8 @@ const char* to_string(KnnMode m);
 struct KnnParams {
   int k = 15;                              ///< neighbours per point, 1..1000 (self excluded)
   Metric metric = Metric::euclidean;       ///< euclidean: L2 distance; cosine: 1 - cos
-  KnnMode mode = KnnMode::automatic;       ///< automatic: exact below approx_threshold rows
+  KnnMode mode = KnnMode::automatic;       ///< automatic: exact below approx_threshold rows,
+                                           ///< and while N <= 8 (k + min(k, 64))^2 (large k)
   int64_t approx_threshold = 20000;        ///< rows from which `automatic` goes approximate
   uint64_t seed = 0;                       ///< seeds the approximate method
   Backend backend = Backend::automatic;
