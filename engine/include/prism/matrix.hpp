@@ -64,6 +64,11 @@ class Matrix {
   const float* row(int64_t i) const { return data_.data() + i * cols_; }
   float& operator()(int64_t i, int64_t j) { return data_[i * cols_ + j]; }
   float operator()(int64_t i, int64_t j) const { return data_[i * cols_ + j]; }
+  /// Keeps the first `rows` rows (or appends zero rows).
+  void resize_rows(int64_t rows) {
+    data_.resize(static_cast<size_t>(checked_mul(rows, cols_)));
+    rows_ = rows;
+  }
   std::vector<float>& storage() { return data_; }
   const std::vector<float>& storage() const { return data_; }
 

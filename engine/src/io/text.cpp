@@ -24,30 +24,34 @@ namespace {
 constexpr float kPow10[] = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f, 1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
 
 /// Clinger's fast path; false when the number is outside it (caller falls back).
+/// Unchecked (the hot path for lines ending in '\n'), it reads up to the first
+/// byte that cannot continue a number without testing `end`: the caller
+/// guarantees such a byte (the newline) before the end of the mapping.
+template <bool Checked>
 inline bool parse_float_fast(const char*& p, const char* end, float& out) {
   const char* s = p;
   bool negative = false;
-  if (s < end && (*s == '-' || *s == '+')) negative = *s++ == '-';
+  if ((!Checked || s < end) && (*s == '-' || *s == '+')) negative = *s++ == '-';
   uint64_t m = 0;
   int digits = 0, exponent = 0;
   const char* start = s;
-  while (s < end && static_cast<unsigned>(*s - '0') < 10) m = m * 10 + static_cast<unsigned>(*s++ - '0'), ++digits;
-  if (s < end && *s == '.') {
+  while ((!Checked || s < end) && static_cast<unsigned>(*s - '0') < 10) m = m * 10 + static_cast<unsigned>(*s++ - '0'), ++digits;
+  if ((!Checked || s < end) && *s == '.') {
     ++s;
     const char* frac = s;
-    while (s < end && static_cast<unsigned>(*s - '0') < 10) m = m * 10 + static_cast<unsigned>(*s++ - '0');
+    while ((!Checked || s < end) && static_cast<unsigned>(*s - '0') < 10) m = m * 10 + static_cast<unsigned>(*s++ - '0');
     digits += static_cast<int>(s - frac);
     exponent = -static_cast<int>(s - frac);
   }
   if (s == start || digits == 0 || digits > 18) return false;
-  if (s < end && (*s == 'e' || *s == 'E')) {
+  if ((!Checked || s < end) && (*s == 'e' || *s == 'E')) {
     ++s;
     bool eneg = false;
-    if (s < end && (*s == '-' || *s == '+')) eneg = *s++ == '-';
+    if ((!Checked || s < end) && (*s == '-' || *s == '+')) eneg = *s++ == '-';
     int e = 0;
     const char* es = s;
-    while (s < end && static_cast<unsigned>(*s - '0') < 10 && s - es < 4) e = e * 10 + (*s++ - '0');
-    if (s == es || (s < end && static_cast<unsigned>(*s - '0') < 10)) return false;
+    while ((!Checked || s < end) && static_cast<unsigned>(*s - '0') < 10 && s - es < 4) e = e * 10 + (*s++ - '0');
+    if (s == es || ((!Checked || s < end) && static_cast<unsigned>(*s - '0') < 10)) return false;
     exponent += eneg ? -e : e;
   }
   if (m > (uint64_t{1} << 24) || exponent < -10 || exponent > 10) return false;
@@ -61,7 +65,7 @@ inline bool parse_float_fast(const char*& p, const char* end, float& out) {
 }  // namespace
 
 bool parse_float(const char*& p, const char* end, float& out) {
-  if (parse_float_fast(p, end, out)) return true;
+  if (parse_float_fast<true>(p, end, out)) return true;
   const char* s = p;
   if (s < end && *s == '+') ++s;  // from_chars syntax has no leading '+'
   const auto r = fast_float::from_chars(s, end, out);
@@ -74,8 +78,14 @@ namespace {
 
 inline bool is_sep(char c) { return c == ' ' || c == '\t'; }
 
+/// parse_float for a number on a line that ends in '\n' (a sentinel exists).
+inline bool parse_float_line(const char*& p, const char* end, float& out) {
+  if (parse_float_fast<false>(p, end, out)) return p <= end;
+  return parse_float(p, end, out);
+}
+
 struct ChunkResult {
-  std::vector<float> values;
+  float* rows = nullptr;  // where this chunk's rows go (its lines' share of the matrix)
   std::vector<std::string> names;
   std::vector<int64_t> row_offsets;  // byte offset of each row's line
   int64_t error_offset = -1;         // first error's line start
@@ -101,9 +111,8 @@ void parse_chunk(const char* base, const char* begin, const char* end, int64_t d
       out.names.emplace_back(q, ne);
       q = ne;
     }
-    const size_t first = out.values.size();
-    out.values.resize(first + d);
-    float* v = out.values.data() + first;
+    float* v = out.rows + out.row_offsets.size() * static_cast<size_t>(d);
+    const bool sentinel = eol < end;  // the line ends in '\n': unchecked number parsing
     int64_t j = 0;
     for (;;) {
       while (q < le && is_sep(*q)) ++q;
@@ -120,7 +129,7 @@ void parse_chunk(const char* base, const char* begin, const char* end, int64_t d
         return;
       }
       const char* tok = q;
-      if (!parse_float(q, le, v[j]) || (q < le && !is_sep(*q))) {
+      if (!(sentinel ? parse_float_line(q, le, v[j]) : parse_float(q, le, v[j])) || (q < le && !is_sep(*q))) {
         const char* te = tok;
         while (te < le && !is_sep(*te)) ++te;
         out.error_offset = line - base;
@@ -162,7 +171,7 @@ int64_t count_values(const char* line, const char* eol, bool named) {
 }  // namespace
 
 RawRead read_text_vectors(const std::string& path, bool named, const ReadOptions& o) {
-  MappedFile f(path);
+  MappedFile f(path, true);
   const char* base = f.data();
   const char* end = base + f.size();
   PRISM_EXPECTS(f.size() > 0, path, ": file is empty (expected one vector per line)");
@@ -220,30 +229,42 @@ RawRead read_text_vectors(const std::string& path, bool named, const ReadOptions
     cuts.push_back(nl ? nl + 1 : end);
   }
   cuts.push_back(end);
+  // Each chunk parses straight into its share of the matrix: rows are at most
+  // its lines (blank lines leave gaps, closed below).
+  std::vector<int64_t> first_row(nchunks + 1, 0);
+  for (int c = 0; c < nchunks; ++c) {
+    const int64_t lines = std::count(cuts[c], cuts[c + 1], '\n') +
+                          (cuts[c + 1] > cuts[c] && cuts[c + 1][-1] != '\n' ? 1 : 0);
+    first_row[c + 1] = first_row[c] + lines;
+  }
+  Matrix m(first_row[nchunks], d);
   std::vector<ChunkResult> parts(nchunks);
 #pragma omp parallel for schedule(dynamic, 1)
-  for (int c = 0; c < nchunks; ++c) parse_chunk(base, cuts[c], cuts[c + 1], d, named, parts[c]);
+  for (int c = 0; c < nchunks; ++c) {
+    parts[c].rows = m.row(first_row[c]);
+    parse_chunk(base, cuts[c], cuts[c + 1], d, named, parts[c]);
+  }
 
   int64_t n = 0;
-  for (auto& part : parts) {
+  for (int c = 0; c < nchunks; ++c) {
+    const ChunkResult& part = parts[c];
     if (part.error_offset >= 0)
       throw InputError(cat(path, " line ", line_number(base, part.error_offset), ": ", part.error));
-    n += static_cast<int64_t>(part.row_offsets.size());
+    const int64_t rows = static_cast<int64_t>(part.row_offsets.size());
+    if (n != first_row[c]) std::memmove(m.row(n), m.row(first_row[c]), sizeof(float) * rows * d);
+    n += rows;
   }
   if (header_n >= 0)
     PRISM_EXPECTS(header_n == n, path, " line 1: header says N = ", header_n, ", but the file has ",
                   n, " vectors (expected the header to match)");
   check_shape(path, n, d);
 
-  Matrix m(n, d);
+  m.resize_rows(n);
   std::vector<std::string> names;
   std::vector<int64_t> offsets;
   if (named) names.reserve(static_cast<size_t>(n));
   offsets.reserve(static_cast<size_t>(n));
-  int64_t row = 0;
   for (auto& part : parts) {
-    std::memcpy(m.row(row), part.values.data(), part.values.size() * sizeof(float));
-    row += static_cast<int64_t>(part.row_offsets.size());
     offsets.insert(offsets.end(), part.row_offsets.begin(), part.row_offsets.end());
     for (auto& s : part.names) names.push_back(std::move(s));
     part = ChunkResult{};
