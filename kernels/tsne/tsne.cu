@@ -8,20 +8,14 @@
 #include <vector>
 
 #include "prism/cuda/api.hpp"
+#include "prism/random.hpp"
 #include "tsne/tsne_internal.cuh"
 
 namespace prism::cuda {
 namespace detail {
 namespace {
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
 
-double unit(uint64_t bits) { return static_cast<double>((bits >> 11) + 1) * 0x1.0p-53; }
 
 void check_params(const TsneParams& p) {
   PRISM_EXPECTS(p.dims == 2 || p.dims == 3, "t-SNE embeds in 2 or 3 dimensions, got dims = ", p.dims);
@@ -49,9 +43,9 @@ std::vector<float> initial_layout(int64_t n, int dims, const Matrix* initial, co
       uint64_t state = splitmix64(p.seed ^ splitmix64(static_cast<uint64_t>(i)));
       for (int d = 0; d < dims; ++d) {
         state = splitmix64(state);
-        const double u1 = unit(state);
+        const double u1 = unit_interval(state);
         state = splitmix64(state);
-        const double u2 = unit(state);
+        const double u2 = unit_interval(state);
         y[i * dims + d] =
             1e-4 * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
       }

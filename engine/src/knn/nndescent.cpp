@@ -15,6 +15,7 @@
 // threads run, and candidate sampling uses a hash of (seed, iteration, pair)
 // instead of a shared generator, so the result does not depend on the
 // schedule or on the thread count.
+#include "prism/random.hpp"
 #include "knn/nndescent.hpp"
 
 #include <omp.h>
@@ -33,12 +34,6 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 // useless proposals) but synchronise more often.
 constexpr int64_t kJoinBlock = 8192;
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
 
 // A small deterministic generator for per-tree and per-point streams.
 struct Rng {

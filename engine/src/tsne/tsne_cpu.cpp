@@ -6,21 +6,14 @@
 #include <algorithm>
 #include <numbers>
 
+#include "prism/random.hpp"
 #include "tsne/stages.hpp"
 
 namespace prism {
 
 namespace {
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
 
-// Uniform in (0, 1] from the top 53 bits.
-double unit(uint64_t bits) { return (double((bits >> 11) + 1)) * 0x1.0p-53; }
 
 void check_params(const TsneParams& p) {
   PRISM_EXPECTS(p.dims == 2 || p.dims == 3, "t-SNE embeds in 2 or 3 dimensions, got dims = ", p.dims);
@@ -114,9 +107,9 @@ class TsneCpu final : public Reducer {
         uint64_t state = splitmix64(par_.seed ^ splitmix64(static_cast<uint64_t>(i)));
         for (int d = 0; d < dims_; ++d) {
           state = splitmix64(state);
-          const double u1 = unit(state);
+          const double u1 = unit_interval(state);
           state = splitmix64(state);
-          const double u2 = unit(state);
+          const double u2 = unit_interval(state);
           y[i * dims_ + d] = 1e-4 * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
         }
       }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "prism/random.hpp"
 #include "prism/umap.hpp"
 
 namespace prism::umap_detail {
@@ -19,19 +20,13 @@ namespace prism::umap_detail {
 // Counter-based seeding: every (seed, stream) pair gets its own generator, so a
 // result never depends on which thread drew the numbers (uwot's approach).
 
-/// splitmix64's finaliser: a good 64-bit mix of any counter.
-inline uint64_t mix64(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+using prism::splitmix64;
 
 /// Small fast generator (xorshift64*), seeded from a mixed (seed, a, b) triple.
 class Rng {
  public:
   Rng(uint64_t seed, uint64_t a = 0, uint64_t b = 0)
-      : s_(mix64(mix64(mix64(seed) ^ a) ^ (b * 0xD1B54A32D192ED03ULL)) | 1ULL) {}
+      : s_(splitmix64(splitmix64(splitmix64(seed) ^ a) ^ (b * 0xD1B54A32D192ED03ULL)) | 1ULL) {}
   uint64_t next() {
     s_ ^= s_ >> 12;
     s_ ^= s_ << 25;
