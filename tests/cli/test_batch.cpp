@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "prism/backend.hpp"
 #include "prism/io.hpp"
 #include "test_util.hpp"
 
@@ -186,8 +187,11 @@ TEST(Bench, TableHasEveryColumnAndFailedRowsStayRows) {
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 13) << csv;
   EXPECT_NE(csv.find("2/2"), std::string::npos);  // two seeds aggregated
   EXPECT_NE(csv.find("±"), std::string::npos);    // with their spread
-  if (r.output.find("failed") != std::string::npos)  // no GPU here: the cuda rows fail, the rest still run
-    EXPECT_NE(csv.find("NVIDIA GPU"), std::string::npos) << csv;
+  if (!cuda_available()) {  // the cuda rows fail with the reason; the cpu rows still ran
+    EXPECT_NE(csv.find("failed: --backend cuda needs an NVIDIA GPU"), std::string::npos) << csv;
+  } else {
+    EXPECT_EQ(csv.find("failed"), std::string::npos) << csv;
+  }
   auto md = run_prism("bench " + t.file("x.npy") + " --methods pca --dims 2 -q --out " + t.file("r.md"));
   ASSERT_EQ(md.code, 0) << md.output;
   EXPECT_EQ(read_text(t.file("r.md")).substr(0, 17), "| input | method ");
