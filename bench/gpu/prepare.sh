@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the development machine: builds the GPU tests and benchmark for sm_90 in
 # build-cuda/, bundles them with the non-system libraries they need into
-# .carry/devlibs.tar.xz (see /work/shared/device/README.md) and copies the
+# .carry/devlibs.tar.xz (see ../shared/device/README.md) and copies the
 # Fashion-MNIST files into .carry/fashion-mnist. Then run bench/gpu/run.sh on
 # the GPU machine with `.carry` carried along.
 set -euo pipefail
