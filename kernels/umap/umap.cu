@@ -23,26 +23,6 @@ double uniform01(uint64_t seed, uint64_t stream, uint64_t counter) {
   return static_cast<double>(random_u64(seed, stream, counter) >> 11) * 0x1.0p-53;
 }
 
-// umap-learn: graph.data[graph.data < graph.data.max() / n_epochs] = 0, then
-// eliminate_zeros(): edges that would never be sampled.
-FuzzyGraph prune(const FuzzyGraph& g, int n_epochs) {
-  float wmax = 0;
-  for (float w : g.val) wmax = std::max(wmax, w);
-  const float cut = wmax / static_cast<float>(n_epochs);
-  FuzzyGraph out;
-  out.n = g.n;
-  out.row_ptr.assign(g.n + 1, 0);
-  for (int64_t i = 0; i < g.n; ++i) {
-    for (int64_t e = g.row_ptr[i]; e < g.row_ptr[i + 1]; ++e)
-      if (g.val[e] >= cut && g.val[e] > 0) {
-        out.col.push_back(g.col[e]);
-        out.val.push_back(g.val[e]);
-      }
-    out.row_ptr[i + 1] = static_cast<int64_t>(out.col.size());
-  }
-  return out;
-}
-
 // umap-learn's noisy_scale_coords: largest |coordinate| to 10, plus N(0, 1e-4^2).
 void noisy_scale(std::vector<float>& y, uint64_t seed) {
   float mx = 0;
@@ -108,7 +88,7 @@ class UmapCuda final : public Reducer {
     lr_ = static_cast<float>(p.learning_rate);
     n_ = knn.n;
     dims_ = p.dims;
-    const FuzzyGraph g = prune(umap_fuzzy_graph(knn, p), n_epochs_);
+    const FuzzyGraph g = umap_prune_graph(umap_fuzzy_graph(knn, p), n_epochs_);
     const std::vector<float> y0 = initial_layout(c, g, initial, p);
 
     // Edges in CSR order (by head) and umap-learn's make_epochs_per_sample.

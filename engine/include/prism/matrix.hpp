@@ -90,4 +90,7 @@ inline Matrix to_matrix(ConstView v) {
   return m;
 }
 
+/// Rows scaled to unit L2 norm (zero rows stay zero): cosine as euclidean.
+Matrix normalised_rows(ConstView x);
+
 }  // namespace prism

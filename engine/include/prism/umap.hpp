@@ -39,6 +39,9 @@ struct FuzzyGraph {
   std::vector<float> val;
 };
 FuzzyGraph umap_fuzzy_graph(const KnnGraph& graph, const UmapParams& params);
+/// Drops the edges too weak to be sampled in n_epochs (umap-learn: weights
+/// below max / n_epochs are zeroed, then eliminated). Both backends use it.
+FuzzyGraph umap_prune_graph(const FuzzyGraph& graph, int n_epochs);
 
 /// `initial` (n x dims) is used for Init::pca (scaled inside as umap-learn
 /// does); spectral and random are computed inside.

@@ -26,18 +26,6 @@ class PcaReducer final : public Reducer {
   int64_t done_ = 0;
 };
 
-Matrix normalise_rows(ConstView x) {
-  Matrix m(x.rows, x.cols);
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < x.rows; ++i) {
-    double s = 0;
-    for (int64_t j = 0; j < x.cols; ++j) s += double(x(i, j)) * x(i, j);
-    const float inv = s > 0 ? static_cast<float>(1.0 / std::sqrt(s)) : 0.f;
-    for (int64_t j = 0; j < x.cols; ++j) m(i, j) = x(i, j) * inv;
-  }
-  return m;
-}
-
 Matrix pca_layout(ConstView x, int dims, Backend backend, uint64_t seed, Progress* progress) {
   PcaParams pp;
   pp.dims = std::min<int>(dims, static_cast<int>(x.cols));
@@ -87,7 +75,7 @@ PreparedReduction prepare_reduction(ConstView x, const ReduceParams& params, Pro
   if (pre_dims > 0 && x.cols > 100 && pre_dims < x.cols) {
     // As openTSNE / scikit-learn users do: PCA to 50 dims first on wide data.
     if (metric == Metric::cosine) {
-      unit = normalise_rows(x);
+      unit = normalised_rows(x);
       data = unit.view();
       metric = Metric::euclidean;
     }

@@ -102,7 +102,11 @@ void membership_strengths(const int32_t* indices, const float* dists, int64_t n,
   }
 }
 
-FuzzyGraph prune_graph(const FuzzyGraph& g, int n_epochs) {
+}  // namespace prism::umap_detail
+
+namespace prism {
+
+FuzzyGraph umap_prune_graph(const FuzzyGraph& g, int n_epochs) {
   float vmax = 0;
   for (float v : g.val) vmax = std::max(vmax, v);
   const float cut = vmax / static_cast<float>(n_epochs);
@@ -127,10 +131,6 @@ FuzzyGraph prune_graph(const FuzzyGraph& g, int n_epochs) {
   }
   return out;
 }
-
-}  // namespace prism::umap_detail
-
-namespace prism {
 
 FuzzyGraph umap_fuzzy_graph(const KnnGraph& graph, const UmapParams& params) {
   using namespace umap_detail;

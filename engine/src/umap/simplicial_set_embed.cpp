@@ -414,7 +414,7 @@ class UmapCpu final : public Reducer {
     const int n_epochs = p.n_epochs > 0 ? p.n_epochs : (knn.n <= 10000 ? 500 : 200);
     // Edges too weak to be sampled in n_epochs are dropped before the
     // initialisation too, as simplicial_set_embedding does.
-    const FuzzyGraph g = prune_graph(umap_fuzzy_graph(knn, p), n_epochs);
+    const FuzzyGraph g = umap_prune_graph(umap_fuzzy_graph(knn, p), n_epochs);
     y_ = initial_layout(g, initial, p);
     layout_.a = static_cast<float>(a);
     layout_.b = static_cast<float>(b);

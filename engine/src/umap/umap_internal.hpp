@@ -68,7 +68,6 @@ void membership_strengths(const int32_t* indices, const float* dists, int64_t n,
 /// Zeroes the edges weaker than max / n_epochs and drops them (as
 /// simplicial_set_embedding does before initialising): such edges would never be
 /// sampled. Returns a new CSR graph.
-FuzzyGraph prune_graph(const FuzzyGraph& g, int n_epochs);
 
 // ---- a, b (find_ab.cpp) ----------------------------------------------------
 // Declared in prism/umap.hpp: umap_find_ab.
