@@ -5,18 +5,10 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "prism/memory.hpp"
 
 namespace prism::app {
 namespace {
-
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) b /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", b, units[u]);
-  return buf;
-}
 
 CommandSetup setup = [](CLI::App& sub) {
   struct State {

@@ -22,7 +22,9 @@ CommandSetup setup = [](CLI::App& sub) {
   auto s = std::make_shared<State>();
   s->x.add_to(sub);
   sub.add_option("embedding", s->y, "The low-dimensional embedding Y (same rows as the input)")->required();
-  sub.add_option("--labels", s->labels, "Labels TSV (one per row, or a header row and columns); default: the input's own labels");
+  sub.add_option("--labels", s->labels,
+                 "Labels: a 1-D .npy, a TSV (one per row, or a header and columns) or a CSV with a header; "
+                 "default: the input's own labels");
   sub.add_option("--labels-column", s->label_column, "Column of --labels to use");
   sub.add_option("-k,--k", s->p.k, "Neighbourhood size for trustworthiness and recall")->capture_default_str();
   sub.add_option("--sample", s->p.sample, "Points evaluated (seeded sample; all when N is smaller)")->capture_default_str();
@@ -48,8 +50,9 @@ CommandSetup setup = [](CLI::App& sub) {
     s->p.metric = parse_metric(s->metric);
     Metadata meta = x.meta;
     if (!s->labels.empty()) {
-      meta = read_metadata_tsv(s->labels, x.rows());
-      meta.label_column = s->label_column.empty() ? 0 : meta.find(s->label_column);
+      meta = read_metadata(s->labels, x.rows());
+      for (const auto& n : meta.notes) note(n);
+      if (!s->label_column.empty()) meta.label_column = meta.find(s->label_column);
       PRISM_EXPECTS(meta.label_column >= 0, "--labels-column '", s->label_column, "' is not in ", s->labels);
     }
     LabelCodes codes;

@@ -28,7 +28,8 @@ void InputOptions::add_to(CLI::App& app, bool positional) {
   app.add_option("--format", format,
                  "Override format detection: auto npy fvecs bvecs word2vec text tsv idx")
       ->capture_default_str();
-  app.add_option("--metadata", metadata, "TensorBoard metadata TSV (labels and columns)");
+  app.add_option("--metadata", metadata,
+                 "Labels and columns: TSV (TensorBoard's metadata.tsv), CSV with a header, or a 1-D .npy");
   app.add_option("--labels-file", labels, "IDX labels file (default: the sibling of the images)");
   app.add_option("--label-column", label_column, "Metadata column used as the label");
   app.add_flag("--drop-invalid", drop_invalid, "Skip rows with NaN/Inf values (default: reject)");
@@ -44,6 +45,7 @@ Dataset InputOptions::read(bool check_values) const {
   o.drop_invalid = drop_invalid;
   auto t0 = std::chrono::steady_clock::now();
   Dataset ds = read_dataset(path, o);
+  for (const auto& n : ds.meta.notes) note(n);
   if (ds.dropped_invalid > 0)
     note(cat("dropped ", ds.dropped_invalid, " rows with NaN/Inf values (--drop-invalid)"));
   if (global().verbose)

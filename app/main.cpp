@@ -1,6 +1,7 @@
 // prism: load embeddings, build kNN graphs, reduce with PCA / t-SNE / UMAP,
 // measure, render and view. Library code throws; only this file exits.
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -50,6 +51,9 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
+  // Past a file-size limit (ulimit -f) a write fails with EFBIG instead of
+  // killing the process, so the writer reports it and removes its temporary file.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     for (auto& [sub, run] : runners)
       if (sub->parsed()) return run();
@@ -57,7 +61,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "prism: error: %s\n", e.what());
     return e.exit_code();
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "prism: error: out of host memory\n");
+    std::fprintf(stderr, "prism: error: out of host memory (try a smaller input, --knn approx, --pca-dims or a smaller k)\n");
     return 3;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "prism: error: %s\n", e.what());

@@ -6,11 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <random>
-#include <system_error>
 
 #include "prism/error.hpp"
+#include "prism/io.hpp"
 
 namespace prism::render {
 
@@ -69,37 +67,23 @@ void Image::fill_disc(float cx, float cy, float radius, Rgba8 c) {
 }
 
 namespace {
-void write_to_file(void* context, void* data, int size) {
-  // A short write sets the stream's error flag, checked after the encoder returns.
-  std::fwrite(data, 1, size_t(size), static_cast<std::FILE*>(context));
+void append_to_string(void* context, void* data, int size) {
+  static_cast<std::string*>(context)->append(static_cast<const char*>(data), size_t(size));
 }
 }  // namespace
 
 void write_png(const std::string& path, const Image& img) {
   PRISM_EXPECTS(img.width > 0 && img.height > 0, "cannot write an empty image to ", path);
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::error_code ec;
-  PRISM_EXPECTS(fs::is_directory(dir, ec), "cannot write ", path, ": folder ", dir.string(), " does not exist");
-  // Same folder, so rename() is atomic; a random suffix avoids clashes between processes.
-  std::random_device rd;
-  const std::string tmp = cat(path, ".tmp-", std::hex, rd());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  PRISM_EXPECTS(f, "cannot create ", tmp, ": check that the folder is writable");
-  const int ok = stbi_write_png_to_func(write_to_file, f, img.width, img.height, 4, img.pixels.data(),
-                                        img.width * 4);
-  const bool io_ok = !std::ferror(f);
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !io_ok || !closed) {
-    fs::remove(tmp, ec);
-    throw InputError(cat("cannot write ", path, " (disk full or not writable?)"));
-  }
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw InputError(cat("cannot rename ", tmp, " to ", path, ": ", ec.message()));
-  }
+  // Encoded in memory first, so that the C encoder never sees an exception;
+  // AtomicFile then writes it as every other output (exit 3, no partial file).
+  std::string png;
+  png.reserve(size_t(img.width) * size_t(img.height));
+  PRISM_CHECK(stbi_write_png_to_func(append_to_string, &png, img.width, img.height, 4, img.pixels.data(),
+                                     img.width * 4) != 0,
+              "PNG encoding of ", path, " failed");
+  AtomicFile f(path);
+  f.write(png);
+  f.commit();
 }
 
 Image read_png(const std::string& path) {

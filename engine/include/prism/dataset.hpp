@@ -15,6 +15,9 @@ struct Metadata {
   std::vector<std::string> names;                 ///< column names
   std::vector<std::vector<std::string>> columns;  ///< columns[c][row]
   int label_column = -1;                          ///< index into columns, -1 if none
+  /// What the reader decided on the user's behalf ("line 1 'label' taken as the
+  /// column's name"): commands print these as notes.
+  std::vector<std::string> notes;
 
   int64_t rows() const { return columns.empty() ? 0 : static_cast<int64_t>(columns[0].size()); }
   bool empty() const { return columns.empty(); }

@@ -3,9 +3,11 @@
 // [0, 255]; the labels file (magic 0x00000801) next to it becomes the label
 // column, with Fashion-MNIST's class names when the path says "fashion".
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 
+#include "prism/memory.hpp"
 #include "readers.hpp"
 
 namespace prism::io {
@@ -15,7 +17,7 @@ namespace {
 const char* const kFashionClasses[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                           "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 
-uint32_t be32(const std::string& s, size_t off) {
+uint32_t be32(std::string_view s, size_t off) {
   const auto* b = reinterpret_cast<const unsigned char*>(s.data() + off);
   return (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | b[3];
 }
@@ -34,8 +36,12 @@ std::string labels_sibling(const std::string& images) {
   return {};
 }
 
-std::vector<std::string> read_labels(const std::string& path, int64_t n, bool fashion) {
-  const std::string s = read_maybe_gzip(path);
+}  // namespace
+
+std::vector<std::string> read_idx_labels(const Source& src, int64_t n, bool fashion) {
+  const Source u = maybe_gunzip(src);
+  const std::string& path = u.name;
+  const std::string_view s = u.bytes;
   PRISM_EXPECTS(s.size() >= 8, path, " byte offset 0: truncated IDX labels header (expected 8 bytes)");
   PRISM_EXPECTS(be32(s, 0) == 0x00000801, path, " byte offset 0: magic 0x", std::hex, be32(s, 0),
                 " (expected 0x00000801 for an IDX labels file)");
@@ -52,10 +58,10 @@ std::vector<std::string> read_labels(const std::string& path, int64_t n, bool fa
   return out;
 }
 
-}  // namespace
-
-RawRead read_idx(const std::string& path, const ReadOptions& o) {
-  const std::string s = read_maybe_gzip(path);
+RawRead read_idx(const Source& src, const ReadOptions& o) {
+  const Source u = maybe_gunzip(src);
+  const std::string& path = src.name;
+  const std::string_view s = u.bytes;
   PRISM_EXPECTS(!s.empty(), path, ": file is empty (expected an IDX images file)");
   PRISM_EXPECTS(s.size() >= 16, path, " byte offset ", s.size(),
                 ": truncated IDX header (expected 16 bytes: magic, count, rows, cols)");
@@ -64,23 +70,25 @@ RawRead read_idx(const std::string& path, const ReadOptions& o) {
                 "(the labels are found next to it, or with --labels-file)");
   PRISM_EXPECTS(magic == 0x00000803, path, " byte offset 0: magic 0x", std::hex, magic,
                 " (expected 0x00000803: IDX uint8 images)");
-  const int64_t n = be32(s, 4), rows = be32(s, 8), cols = be32(s, 12);
-  const int64_t d = rows * cols;
-  check_shape(path, n, d);
-  const int64_t need = 16 + checked_mul(n, d);
-  PRISM_EXPECTS(static_cast<int64_t>(s.size()) >= need, path, " byte offset ", s.size(),
-                ": truncated: the header promises ", n, " images of ", rows, "x", cols, " (", need,
-                " bytes), the data ends early");
-  Matrix m(n, d);
+  const uint64_t n = be32(s, 4), rows = be32(s, 8), cols = be32(s, 12);
+  const uint64_t d = rows * cols;  // < 2^64: two 32-bit factors
+  check_shape(path, static_cast<int64_t>(n), static_cast<int64_t>(std::min<uint64_t>(d, INT64_MAX)));
+  const uint64_t have = s.size() - 16;
+  PRISM_EXPECTS(d <= have && n <= have / d, path, " byte offset ", s.size(),
+                ": truncated: the header promises ", n, " images of ", rows, "x", cols, ", the file holds ",
+                have, " bytes of pixels");
+  require_memory(checked_mul(static_cast<int64_t>(n * d), 4), cat("reading ", path), "");
+  Matrix m(static_cast<int64_t>(n), static_cast<int64_t>(d));
   const auto* px = reinterpret_cast<const unsigned char*>(s.data() + 16);
+  const int64_t count = static_cast<int64_t>(n * d);
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n * d; ++i) m.data()[i] = px[i];
+  for (int64_t i = 0; i < count; ++i) m.data()[i] = px[i];
 
   RawRead r;
   r.ds.format = "idx";
   r.ds.dtype = "uint8";
   r.ds.adopt(std::move(m));
-  std::string lbl = o.labels.empty() ? labels_sibling(path) : o.labels;
+  std::string lbl = o.labels.empty() && src.is_file ? labels_sibling(path) : o.labels;
   std::error_code ec;
   if (!lbl.empty() && !fs::exists(lbl, ec) && o.labels.empty()) {
     // Try the other compression: images .gz with plain labels, or the reverse.
@@ -91,7 +99,7 @@ RawRead read_idx(const std::string& path, const ReadOptions& o) {
     std::string lower = path;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
     const bool fashion = lower.find("fashion") != std::string::npos;
-    r.ds.meta.add("label", read_labels(lbl, n, fashion), true);
+    r.ds.meta.add("label", read_idx_labels(Source::file(lbl), static_cast<int64_t>(n), fashion), true);
   }
   r.where = [path, d](int64_t row) { return cat(path, " byte offset ", 16 + row * d); };
   return r;
@@ -104,7 +112,7 @@ RawRead read_idx_folder(const std::string& dir, const ReadOptions& o) {
       const fs::path p = fs::path(dir) / (std::string(split) + suffix);
       std::error_code ec;
       if (fs::exists(p, ec)) {
-        parts.push_back(read_idx(p.string(), o));
+        parts.push_back(read_idx(Source::file(p.string()), o));
         break;
       }
     }

@@ -1,8 +1,11 @@
-// NumPy .npy (format versions 1-3): float32 C-order is memory-mapped without
-// a copy; float64, float16, integer types and big-endian data are converted.
+// NumPy .npy vectors: float32 C-order is memory-mapped without a copy;
+// float64, float16, integer types and big-endian data are converted.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
-#include <regex>
+#include <limits>
 
+#include "prism/memory.hpp"
 #include "readers.hpp"
 
 namespace prism::io {
@@ -33,58 +36,18 @@ float half_to_float(uint16_t h) {
   return f;
 }
 
-struct NpyHeader {
-  char endian = '<';
-  char kind = 'f';
-  int bytes = 4;
-  bool fortran = false;
-  std::vector<int64_t> shape;
-  size_t data_offset = 0;
+/// float16 as stored: 16 bits converted by half_to_float.
+struct Half {
+  uint16_t bits;
 };
 
-NpyHeader parse_header(const MappedFile& f) {
-  const std::string& path = f.path();
-  const char* d = f.data();
-  const size_t size = f.size();
-  PRISM_EXPECTS(size > 0, path, ": file is empty (expected a .npy array)");
-  PRISM_EXPECTS(size >= 10 && std::memcmp(d, "\x93NUMPY", 6) == 0, path,
-                " byte offset 0: not a .npy file (expected the magic \\x93NUMPY)");
-  const int major = static_cast<unsigned char>(d[6]);
-  PRISM_EXPECTS(major >= 1 && major <= 3, path, " byte offset 6: unsupported .npy version ", major);
-  size_t hlen, start;
-  if (major == 1) {
-    hlen = static_cast<unsigned char>(d[8]) | (static_cast<unsigned char>(d[9]) << 8);
-    start = 10;
-  } else {
-    PRISM_EXPECTS(size >= 12, path, ": truncated .npy header");
-    uint32_t v;
-    std::memcpy(&v, d + 8, 4);
-    hlen = v;
-    start = 12;
-  }
-  PRISM_EXPECTS(start + hlen <= size, path, " byte offset ", start, ": header of ", hlen,
-                " bytes runs past the end of the file (", size, " bytes): truncated file");
-  const std::string h(d + start, hlen);
-  NpyHeader out;
-  out.data_offset = start + hlen;
-
-  static const std::regex descr(R"('descr'\s*:\s*'([<>|=])([a-zA-Z])(\d+)')");
-  static const std::regex fortran(R"('fortran_order'\s*:\s*True)");
-  static const std::regex shape(R"('shape'\s*:\s*\(([^)]*)\))");
-  std::smatch m;
-  PRISM_EXPECTS(std::regex_search(h, m, descr),
-                path, " byte offset ", start, ": header has no dtype ('descr'): ", h);
-  out.endian = m[1].str()[0];
-  out.kind = m[2].str()[0];
-  out.bytes = std::stoi(m[3].str());
-  out.fortran = std::regex_search(h, fortran);
-  PRISM_EXPECTS(std::regex_search(h, m, shape), path,
-                " byte offset ", start, ": header has no shape: ", h);
-  const std::string dims = m[1].str();
-  static const std::regex number(R"(\d+)");
-  std::sregex_iterator it(dims.begin(), dims.end(), number), end;
-  for (; it != end; ++it) out.shape.push_back(std::stoll(it->str()));
-  return out;
+/// double -> float with IEEE semantics for values beyond float's range (the
+/// cast itself is undefined there): they become +-Inf, which check_finite reports.
+inline float to_float(double v) {
+  constexpr double kMax = std::numeric_limits<float>::max();
+  if (v > kMax) return std::numeric_limits<float>::infinity();
+  if (v < -kMax) return -std::numeric_limits<float>::infinity();
+  return static_cast<float>(v);
 }
 
 template <class T>
@@ -98,8 +61,10 @@ void convert_rows(const char* src, Matrix& m, bool swap) {
     if (swap) std::reverse(b, b + sizeof(T));
     T v;
     std::memcpy(&v, b, sizeof(T));
-    if constexpr (std::is_same_v<T, uint16_t>)
-      out[i] = half_to_float(v);
+    if constexpr (std::is_same_v<T, Half>)
+      out[i] = half_to_float(v.bits);
+    else if constexpr (std::is_same_v<T, double>)
+      out[i] = to_float(v);
     else
       out[i] = static_cast<float>(v);
   }
@@ -107,52 +72,59 @@ void convert_rows(const char* src, Matrix& m, bool swap) {
 
 }  // namespace
 
-RawRead read_npy(const std::string& path, const ReadOptions& o) {
-  auto file = std::make_shared<MappedFile>(path);
-  const NpyHeader h = parse_header(*file);
+RawRead read_npy(const Source& s, const ReadOptions& o) {
+  const std::string& path = s.name;
+  const NpyHeader h = parse_npy_header(s);
+  PRISM_EXPECTS(h.shape.size() != 1, path, ": a 1-D array of ", h.shape[0],
+                " values (expected a 2-D array of N vectors x D values; a 1-D array holds labels: ",
+                "pass it with --labels or --metadata, or save vectors as x.reshape(-1, 1))");
   PRISM_EXPECTS(h.shape.size() == 2, path, ": array has ", h.shape.size(),
                 " dimensions (expected a 2-D array of N vectors x D values)");
   PRISM_EXPECTS(!h.fortran, path, ": array is in Fortran order (expected C order; ",
                 "in NumPy: np.save(path, np.ascontiguousarray(x)))");
   const int64_t n = h.shape[0], d = h.shape[1];
   check_shape(path, n, d);
+  const std::string code = cat(h.kind, h.item_bytes);
+  static const char* const kSupported[] = {"f4", "f8", "f2", "u1", "i1", "i2", "i4", "i8", "u2", "u4", "u8"};
+  PRISM_EXPECTS(std::find(std::begin(kSupported), std::end(kSupported), code) != std::end(kSupported), path,
+                ": dtype '", h.dtype(), "' is not supported for vectors (expected float32, float64, float16 ",
+                "or an integer type)");
   const bool little = h.endian == '<' || h.endian == '|' || h.endian == '=';
-  const bool swap = !little && h.bytes > 1;
-  const int64_t need = checked_mul(checked_mul(n, d), h.bytes);
-  PRISM_EXPECTS(static_cast<int64_t>(file->size() - h.data_offset) >= need, path, " byte offset ",
-                file->size(), ": truncated: the header promises ", n, " x ", d, " values (", need,
-                " bytes of data from offset ", h.data_offset, "), the file ends after ",
-                file->size() - h.data_offset);
+  const bool swap = !little && h.item_bytes > 1;
+  const int64_t count = h.count();
+  const size_t have = s.size() - h.data_offset;
+  PRISM_EXPECTS(count >= 0 && count <= static_cast<int64_t>(have / h.item_bytes), path, " byte offset ",
+                s.size(), ": truncated: the header promises ", n, " x ", d, " values of ", h.item_bytes,
+                " bytes from offset ", h.data_offset, ", the file holds ", have, " bytes of data");
 
   RawRead r;
   Dataset& ds = r.ds;
   ds.format = "npy";
-  const char* data = file->data() + h.data_offset;
-  const std::string code = std::string(1, h.kind) + std::to_string(h.bytes);
+  const char* data = s.data() + h.data_offset;
   if (code == "f4" && !swap && reinterpret_cast<uintptr_t>(data) % alignof(float) == 0) {
     ds.dtype = "float32";
     ds.x = ConstView(reinterpret_cast<const float*>(data), n, d);
-    ds.storage = file;  // memory-mapped: no copy
+    ds.storage = s.owner;  // memory-mapped: no copy
   } else {
+    require_memory(checked_mul(count, 4), cat("converting ", path, " (", h.dtype(), ") to float32"),
+                   "save it as float32 (x.astype(np.float32)) so that it is memory-mapped instead of copied");
     Matrix m(n, d);
     if (code == "f4") convert_rows<float>(data, m, swap), ds.dtype = "float32";
     else if (code == "f8") convert_rows<double>(data, m, swap), ds.dtype = "float64";
-    else if (code == "f2") convert_rows<uint16_t>(data, m, swap), ds.dtype = "float16";
+    else if (code == "f2") convert_rows<Half>(data, m, swap), ds.dtype = "float16";
     else if (code == "u1") convert_rows<uint8_t>(data, m, swap), ds.dtype = "uint8";
     else if (code == "i1") convert_rows<int8_t>(data, m, swap), ds.dtype = "int8";
     else if (code == "i2") convert_rows<int16_t>(data, m, swap), ds.dtype = "int16";
+    else if (code == "u2") convert_rows<uint16_t>(data, m, swap), ds.dtype = "uint16";
     else if (code == "i4") convert_rows<int32_t>(data, m, swap), ds.dtype = "int32";
+    else if (code == "u4") convert_rows<uint32_t>(data, m, swap), ds.dtype = "uint32";
     else if (code == "i8") convert_rows<int64_t>(data, m, swap), ds.dtype = "int64";
-    else
-      throw InputError(cat(path, ": dtype '", h.endian, code, "' is not supported (expected ",
-                           "float32, float64, float16 or an integer type)"));
+    else convert_rows<uint64_t>(data, m, swap), ds.dtype = "uint64";
     ds.adopt(std::move(m));
   }
   const size_t off = h.data_offset;
-  const size_t row_bytes = static_cast<size_t>(d) * h.bytes;
-  r.where = [path, off, row_bytes](int64_t row) {
-    return cat(path, " byte offset ", off + row * row_bytes);
-  };
+  const size_t row_bytes = static_cast<size_t>(d * h.item_bytes);
+  r.where = [path, off, row_bytes](int64_t row) { return cat(path, " byte offset ", off + row * row_bytes); };
   return r;
 }
 

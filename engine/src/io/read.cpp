@@ -20,6 +20,12 @@ std::string lower(std::string s) {
   return s;
 }
 
+std::string join_names(const Metadata& m) {
+  std::string s;
+  for (const auto& n : m.names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
 bool is_idx_name(const std::string& name) {
   return name.find("-ubyte") != std::string::npos || ends_with(name, ".idx") ||
          name.find("idx3") != std::string::npos;
@@ -31,6 +37,13 @@ Format detect_format(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return Format::idx;
   PRISM_EXPECTS(fs::exists(path, ec), path, ": no such file");
+  return io::detect_format(io::Source::file(path));
+}
+
+namespace io {
+
+Format detect_format(const Source& s) {
+  const std::string& path = s.name;
   const std::string name = lower(fs::path(path).filename().string());
   if (ends_with(name, ".npy")) return Format::npy;
   if (ends_with(name, ".fvecs")) return Format::fvecs;
@@ -41,10 +54,8 @@ Format detect_format(const std::string& path) {
   if (is_idx_name(name)) return Format::idx;
 
   // No telling extension: look at the magic bytes.
-  unsigned char magic[6] = {};
-  std::ifstream f(path, std::ios::binary);
-  f.read(reinterpret_cast<char*>(magic), sizeof magic);
-  const auto got = f.gcount();
+  const auto* magic = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t got = s.size();
   PRISM_EXPECTS(got > 0, path, ": file is empty (expected embedding vectors)");
   if (got >= 6 && std::memcmp(magic, "\x93NUMPY", 6) == 0) return Format::npy;
   if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) return Format::idx;  // gzip'd IDX
@@ -54,7 +65,11 @@ Format detect_format(const std::string& path) {
                        "GloVe/fastText .txt/.vec, TensorBoard .tsv or MNIST IDX); use --format to say which"));
 }
 
-namespace io {
+std::string excerpt(std::string_view s, size_t max) {
+  std::string e;
+  for (char c : s.substr(0, max)) e += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  return s.size() > max ? e + "..." : e;
+}
 
 void check_shape(const std::string& path, int64_t n, int64_t d) {
   PRISM_EXPECTS(d >= 1, path, ": vectors have dimension 0 (expected D >= 1)");
@@ -100,99 +115,80 @@ void check_finite(Dataset& ds, const ReadOptions& o, const std::function<std::st
 
 }  // namespace io
 
-Metadata read_metadata_tsv(const std::string& path, int64_t rows) {
-  io::MappedFile f(path);
-  std::string_view s = f.view();
-  PRISM_EXPECTS(!s.empty(), path, ": metadata file is empty (expected ", rows, " rows)");
-  std::vector<std::vector<std::string>> lines;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t eol = s.find('\n', pos);
-    if (eol == std::string_view::npos) eol = s.size();
-    std::string_view line = s.substr(pos, eol - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    pos = eol + 1;
-    std::vector<std::string> fields;
-    size_t a = 0;
-    for (;;) {
-      size_t t = line.find('\t', a);
-      fields.emplace_back(line.substr(a, t == std::string_view::npos ? line.size() - a : t - a));
-      if (t == std::string_view::npos) break;
-      a = t + 1;
-    }
-    lines.push_back(std::move(fields));
-  }
-  // A trailing empty line (file ending in "\n\n") is not a row; a single empty
-  // line can still be a legitimate empty label in a one-column file.
-  while (!lines.empty() && lines.back().size() == 1 && lines.back()[0].empty() &&
-         static_cast<int64_t>(lines.size()) > rows)
-    lines.pop_back();
+namespace {
 
-  Metadata m;
-  const size_t ncol = lines[0].size();
-  // TensorBoard's convention: one column has no header; several have a header row.
-  const bool header = ncol > 1;
-  const int64_t data_rows = static_cast<int64_t>(lines.size()) - (header ? 1 : 0);
-  PRISM_EXPECTS(data_rows == rows, path, ": ", data_rows, " metadata rows",
-                header ? " after the header" : "", ", but the vectors have ", rows,
-                " rows (expected one metadata row per vector)");
-  std::vector<std::vector<std::string>> cols(ncol);
-  for (auto& c : cols) c.reserve(static_cast<size_t>(rows));
-  for (size_t l = header ? 1 : 0; l < lines.size(); ++l) {
-    PRISM_EXPECTS(lines[l].size() == ncol, path, " line ", l + 1, ": expected ", ncol,
-                  " tab-separated columns, found ", lines[l].size());
-    for (size_t c = 0; c < ncol; ++c) cols[c].push_back(std::move(lines[l][c]));
-  }
-  for (size_t c = 0; c < ncol; ++c)
-    m.add(header ? lines[0][c] : std::string("label"), std::move(cols[c]));
-  return m;
-}
-
-Dataset read_dataset(const std::string& path, const ReadOptions& o) {
-  const Format f = o.format == Format::automatic ? detect_format(path) : o.format;
-  io::RawRead raw;
-  switch (f) {
-    case Format::npy: raw = io::read_npy(path, o); break;
-    case Format::fvecs: raw = io::read_vecs(path, false, o); break;
-    case Format::bvecs: raw = io::read_vecs(path, true, o); break;
-    case Format::word2vec: raw = io::read_word2vec_binary(path, o); break;
-    case Format::text: raw = io::read_text_vectors(path, true, o); break;
-    case Format::tsv: raw = io::read_text_vectors(path, false, o); break;
-    case Format::idx: {
-      std::error_code ec;
-      raw = fs::is_directory(path, ec) ? io::read_idx_folder(path, o) : io::read_idx(path, o);
-      break;
-    }
-    case Format::automatic: break;
-  }
+/// Shared by every reader: shape checks, --metadata, NaN/Inf, the label column.
+Dataset finish_read(io::RawRead raw, const std::string& path, const ReadOptions& o) {
   Dataset& ds = raw.ds;
   ds.source = path;
   io::check_shape(path, ds.rows(), ds.cols());
+  int label = ds.meta.label_column;
   if (!o.metadata.empty()) {
-    Metadata extra = read_metadata_tsv(o.metadata, ds.rows());
+    Metadata extra = read_metadata(o.metadata, ds.rows());
+    label = -1;
     for (size_t c = 0; c < extra.columns.size(); ++c) {
       // Metadata columns replace same-named ones (e.g. the word column of a GloVe file).
-      const int existing = ds.meta.find(extra.names[c]);
-      if (existing >= 0) {
-        ds.meta.columns[existing] = std::move(extra.columns[c]);
+      int at = ds.meta.find(extra.names[c]);
+      if (at >= 0) {
+        ds.meta.columns[at] = std::move(extra.columns[c]);
       } else {
         ds.meta.add(extra.names[c], std::move(extra.columns[c]));
+        at = static_cast<int>(ds.meta.columns.size()) - 1;
       }
+      if (static_cast<int>(c) == extra.label_column) label = at;
     }
-    ds.meta.label_column = -1;
+    for (auto& n : extra.notes) ds.meta.notes.push_back(std::move(n));
   }
   if (o.check_values || o.drop_invalid) io::check_finite(ds, o, raw.where);
   if (!ds.meta.empty()) {
     if (!o.label_column.empty()) {
-      const int c = ds.meta.find(o.label_column);
-      PRISM_EXPECTS(c >= 0, "--label-column '", o.label_column, "' is not a metadata column of ", path);
-      ds.meta.label_column = c;
-    } else if (ds.meta.label_column < 0) {
-      const int c = ds.meta.find("label");
-      ds.meta.label_column = c >= 0 ? c : 0;
+      label = ds.meta.find(o.label_column);
+      PRISM_EXPECTS(label >= 0, "--label-column '", o.label_column, "' is not a metadata column of ", path,
+                    " (columns: ", join_names(ds.meta), ")");
+    } else if (label < 0) {
+      label = std::max(ds.meta.find("label"), 0);
     }
+    ds.meta.label_column = label;
   }
   return std::move(raw.ds);
+}
+
+Dataset read_source(const io::Source& src, const ReadOptions& o) {
+  const Format f = o.format == Format::automatic ? io::detect_format(src) : o.format;
+  io::RawRead raw;
+  switch (f) {
+    case Format::npy: raw = io::read_npy(src, o); break;
+    case Format::fvecs: raw = io::read_vecs(src, false, o); break;
+    case Format::bvecs: raw = io::read_vecs(src, true, o); break;
+    case Format::word2vec: raw = io::read_word2vec_binary(src, o); break;
+    case Format::text: raw = io::read_text_vectors(src, true, o); break;
+    case Format::tsv: raw = io::read_text_vectors(src, false, o); break;
+    case Format::idx: raw = io::read_idx(src, o); break;
+    case Format::automatic: break;
+  }
+  return finish_read(std::move(raw), src.name, o);
+}
+
+}  // namespace
+
+Dataset read_dataset(const std::string& path, const ReadOptions& o) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    PRISM_EXPECTS(o.format == Format::automatic || o.format == Format::idx, path,
+                  ": is a folder (only a folder of MNIST-style IDX files can be read as a data set)");
+    return finish_read(io::read_idx_folder(path, o), path, o);
+  }
+  PRISM_EXPECTS(fs::exists(path, ec), path, ": no such file");
+  const Format f = o.format == Format::automatic ? detect_format(path) : o.format;
+  // Text is parsed whole: pre-fault its pages. Binary formats map in O(1).
+  const bool text = f == Format::text || f == Format::tsv;
+  ReadOptions with_format = o;
+  with_format.format = f;
+  return read_source(io::Source::file(path, text), with_format);
+}
+
+Dataset read_dataset_bytes(std::string_view bytes, const std::string& name, const ReadOptions& o) {
+  return read_source(io::Source::memory(name, bytes), o);
 }
 
 }  // namespace prism

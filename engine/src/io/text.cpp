@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "prism/memory.hpp"
 #include "readers.hpp"
 
 namespace prism::io {
@@ -170,11 +171,16 @@ int64_t count_values(const char* line, const char* eol, bool named) {
 
 }  // namespace
 
-RawRead read_text_vectors(const std::string& path, bool named, const ReadOptions& o) {
-  MappedFile f(path, true);
+RawRead read_text_vectors(const Source& f, bool named, const ReadOptions& o) {
+  const std::string& path = f.name;
   const char* base = f.data();
   const char* end = base + f.size();
   PRISM_EXPECTS(f.size() > 0, path, ": file is empty (expected one vector per line)");
+  // No text holds a NUL byte: say "binary" rather than "line 1: not a number".
+  const void* nul = std::memchr(base, '\0', std::min<size_t>(f.size(), 1 << 16));
+  PRISM_EXPECTS(nul == nullptr, path, " byte offset ", static_cast<const char*>(nul) - base,
+                ": binary data, not text (expected one vector per line",
+                named ? "; a word2vec binary file needs --format word2vec or the extension .bin)" : ")");
 
   // Optional "N D" header (word2vec text, fastText .vec).
   const char* p = base;
@@ -216,6 +222,9 @@ RawRead read_text_vectors(const std::string& path, bool named, const ReadOptions
                   ": no values after the name (expected D >= 1 numbers per line)");
   }
   PRISM_EXPECTS(d > 0, path, " line 1: header says D = ", d, " (expected D >= 1)");
+  // D values take at least 2 D - 1 bytes: a header's D cannot exceed that.
+  PRISM_EXPECTS(d <= (end - p + 1) / 2, path, " line 1: header says D = ", d, ", but only ", end - p,
+                " bytes follow it (truncated file, or not a header?)");
 
   // Chunks at line boundaries, a few per thread for balance.
   const int threads = omp_get_max_threads();
@@ -230,13 +239,18 @@ RawRead read_text_vectors(const std::string& path, bool named, const ReadOptions
   }
   cuts.push_back(end);
   // Each chunk parses straight into its share of the matrix: rows are at most
-  // its lines (blank lines leave gaps, closed below).
+  // its lines (blank lines leave gaps, closed below), and at most one per 2 D
+  // bytes (a value and a separator each), which bounds the allocation by the
+  // file's size even when most lines are blank.
   std::vector<int64_t> first_row(nchunks + 1, 0);
   for (int c = 0; c < nchunks; ++c) {
     const int64_t lines = std::count(cuts[c], cuts[c + 1], '\n') +
                           (cuts[c + 1] > cuts[c] && cuts[c + 1][-1] != '\n' ? 1 : 0);
-    first_row[c + 1] = first_row[c] + lines;
+    const int64_t fit = (cuts[c + 1] - cuts[c]) / (2 * d) + 1;
+    first_row[c + 1] = first_row[c] + std::min(lines, fit);
   }
+  require_memory(checked_mul(checked_mul(first_row[nchunks], d), 4), cat("reading ", path),
+                 "convert it once to float32 .npy (prism convert), which is memory-mapped instead of parsed");
   Matrix m(first_row[nchunks], d);
   std::vector<ChunkResult> parts(nchunks);
 #pragma omp parallel for schedule(dynamic, 1)
@@ -275,10 +289,7 @@ RawRead read_text_vectors(const std::string& path, bool named, const ReadOptions
   r.ds.adopt(std::move(m));
   if (named) r.ds.meta.add("word", std::move(names), true);
   // Line numbers are only needed for an error: count them then.
-  r.where = [path, offsets](int64_t row) {
-    MappedFile again(path);
-    return cat(path, " line ", line_number(again.data(), offsets[row]));
-  };
+  r.where = [f, offsets](int64_t row) { return cat(f.name, " line ", line_number(f.data(), offsets[row])); };
   return r;
 }
 

@@ -2,12 +2,13 @@
 // float32 (fvecs) or d uint8 (bvecs) values.
 #include <cstring>
 
+#include "prism/memory.hpp"
 #include "readers.hpp"
 
 namespace prism::io {
 
-RawRead read_vecs(const std::string& path, bool bytes, const ReadOptions& o) {
-  MappedFile f(path);
+RawRead read_vecs(const Source& f, bool bytes, const ReadOptions& o) {
+  const std::string& path = f.name;
   const char* ext = bytes ? ".bvecs" : ".fvecs";
   PRISM_EXPECTS(f.size() > 0, path, ": file is empty (expected ", ext, " rows)");
   PRISM_EXPECTS(f.size() >= 4, path, " byte offset 0: truncated (expected a 4-byte dimension)");
@@ -18,6 +19,7 @@ RawRead read_vecs(const std::string& path, bool bytes, const ReadOptions& o) {
   const size_t elem = bytes ? 1 : 4;
   const size_t row_bytes = 4 + static_cast<size_t>(d) * elem;
   const int64_t n = static_cast<int64_t>(f.size() / row_bytes);
+  require_memory(checked_mul(checked_mul(n, d), 4), cat("reading ", path), "");
   PRISM_EXPECTS(f.size() % row_bytes == 0, path, " byte offset ", n * row_bytes,
                 ": truncated: the file holds ", n, " whole rows of ", row_bytes,
                 " bytes (d = ", d, ") and ", f.size() % row_bytes, " more bytes");

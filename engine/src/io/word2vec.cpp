@@ -3,12 +3,13 @@
 #include <charconv>
 #include <cstring>
 
+#include "prism/memory.hpp"
 #include "readers.hpp"
 
 namespace prism::io {
 
-RawRead read_word2vec_binary(const std::string& path, const ReadOptions& o) {
-  MappedFile f(path);
+RawRead read_word2vec_binary(const Source& f, const ReadOptions& o) {
+  const std::string& path = f.name;
   const char* p = f.data();
   const char* end = p + f.size();
   PRISM_EXPECTS(f.size() > 0, path, ": file is empty (expected a word2vec header \"N D\")");
@@ -21,8 +22,14 @@ RawRead read_word2vec_binary(const std::string& path, const ReadOptions& o) {
   while (q < eol && *q == ' ') ++q;
   auto r2 = std::from_chars(q, eol, d);
   PRISM_EXPECTS(r1.ec == std::errc() && r2.ec == std::errc() && n >= 0 && d >= 0, path,
-                " byte offset 0: bad header '", std::string(p, eol), "' (expected \"N D\")");
+                " byte offset 0: bad header '", excerpt(std::string_view(p, eol - p)), "' (expected \"N D\")");
   check_shape(path, n, d);
+  // Each row takes at least a space and 4 D bytes: check the promise before allocating.
+  const size_t body = static_cast<size_t>(end - (eol + 1));
+  PRISM_EXPECTS(static_cast<uint64_t>(d) <= body / 4 && static_cast<uint64_t>(n) <= body / (4 * static_cast<uint64_t>(d) + 1),
+                path, " byte offset ", eol + 1 - f.data(), ": truncated: the header promises ", n, " rows of ", d,
+                " float32 values, but only ", body, " bytes follow the header");
+  require_memory(checked_mul(checked_mul(n, d), 4), cat("reading ", path), "");
   Matrix m(n, d);
   std::vector<std::string> words;
   words.reserve(static_cast<size_t>(n));

@@ -14,35 +14,79 @@
 namespace prism {
 namespace fs = std::filesystem;
 
+namespace {
+
+/// "cannot write out/x.npy: No space left on device (disk full)".
+std::string write_error(const std::string& path, int err, const char* doing) {
+  std::string hint;
+  const fs::path dir = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
+  switch (err) {
+    case ENOENT: hint = cat(" (folder ", dir.string(), " does not exist)"); break;
+    case EACCES:
+    case EPERM: hint = cat(" (no permission to write in ", dir.string(), ")"); break;
+    case EROFS: hint = " (a read-only file system)"; break;
+    case ENOSPC:
+    case EDQUOT: hint = " (disk full or over quota)"; break;
+    case EFBIG: hint = " (over the file-size limit, ulimit -f)"; break;
+    default: break;
+  }
+  return cat(path, ": ", doing, ": ", std::strerror(err), hint, "; nothing was written");
+}
+
+}  // namespace
+
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   std::random_device rd;
   char suffix[32];
   std::snprintf(suffix, sizeof suffix, ".tmp-%d-%08x", static_cast<int>(getpid()), rd());
   tmp_ = path_ + suffix;
   f_ = std::fopen(tmp_.c_str(), "wb");
-  PRISM_EXPECTS(f_ != nullptr, path_, ": cannot write: ", std::strerror(errno));
+  if (!f_) {
+    const int err = errno;
+    // A folder that is not there is a wrong path (the user's input); anything
+    // else (permissions, a read-only or full disk) fails at run time.
+    if (err == ENOENT || err == ENOTDIR) throw InputError(write_error(path_, err, "cannot write"));
+    throw RuntimeError(write_error(path_, err, "cannot write"));
+  }
   std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);
 }
 
-AtomicFile::~AtomicFile() {
+AtomicFile::~AtomicFile() { abandon(); }
+
+void AtomicFile::abandon() noexcept {
   if (f_) std::fclose(f_);
-  if (!committed_) std::remove(tmp_.c_str());
+  f_ = nullptr;
+  if (!committed_ && !tmp_.empty()) std::remove(tmp_.c_str());
+  tmp_.clear();
 }
 
 void AtomicFile::write(const void* data, size_t bytes) {
+  PRISM_CHECK(f_ != nullptr, "write to ", path_, " after it failed or was committed");
   if (bytes == 0) return;
-  if (std::fwrite(data, 1, bytes, f_) != bytes)
-    throw RuntimeError(cat(path_, ": write failed: ", std::strerror(errno)));
+  if (std::fwrite(data, 1, bytes, f_) != bytes) {
+    const int err = errno;
+    abandon();
+    throw RuntimeError(write_error(path_, err, "write failed"));
+  }
 }
 
 void AtomicFile::commit() {
-  const bool ok = std::fflush(f_) == 0 && fsync(fileno(f_)) == 0;
-  const int err = errno;
-  std::fclose(f_);
+  PRISM_CHECK(f_ != nullptr, "commit of ", path_, " after it failed or was committed");
+  // The data must be on disk before the rename makes it the file: a crash
+  // then leaves the old file or the whole new one.
+  int err = 0;
+  if (std::fflush(f_) != 0 || fsync(fileno(f_)) != 0) err = errno;
+  if (std::fclose(f_) != 0 && err == 0) err = errno;
   f_ = nullptr;
-  if (!ok) throw RuntimeError(cat(path_, ": write failed: ", std::strerror(err)));
-  if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
-    throw RuntimeError(cat(path_, ": cannot rename the finished file into place: ", std::strerror(errno)));
+  if (err != 0) {
+    abandon();
+    throw RuntimeError(write_error(path_, err, "write failed"));
+  }
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    err = errno;
+    abandon();
+    throw RuntimeError(write_error(path_, err, "cannot move the finished file into place"));
+  }
   committed_ = true;
 }
 
