@@ -22,12 +22,21 @@ const char* to_string(KnnMode m);
 struct KnnParams {
   int k = 15;                              ///< neighbours per point, 1..1000 (self excluded)
   Metric metric = Metric::euclidean;       ///< euclidean: L2 distance; cosine: 1 - cos
-  KnnMode mode = KnnMode::automatic;       ///< automatic: exact below approx_threshold rows,
-                                           ///< and while N <= 8 (k + min(k, 64))^2 (large k)
+  KnnMode mode = KnnMode::automatic;       ///< automatic: see resolve_knn_mode
   int64_t approx_threshold = 20000;        ///< rows from which `automatic` goes approximate
+  int64_t large_k_approx_rows = 100000;    ///< with k > 30: rows from which `automatic` goes
+                                           ///< approximate (two-hop expansion of a 30-NN graph)
   uint64_t seed = 0;                       ///< seeds the approximate method
   Backend backend = Backend::automatic;
 };
+
+/// The method `automatic` picks for `rows` points (exact or approx; an explicit
+/// mode is returned as is). Exact below approx_threshold rows; for k <= 30
+/// exact while rows <= 8 (k + min(k, 64))^2 (NN-descent's joins grow with the
+/// square of its lists, brute force with N); for larger k (t-SNE's 3 x
+/// perplexity) exact below large_k_approx_rows: above it exact search is
+/// O(N^2) (654 s for 1M points) while the approximate path grows with N.
+KnnMode resolve_knn_mode(int64_t rows, const KnnParams& params);
 
 /// Row i's neighbours are indices[i*k .. i*k+k), nearest first; distances are
 /// true distances (L2, not squared; or 1 - cosine similarity).
@@ -41,6 +50,10 @@ struct KnnGraph {
   const int32_t* neighbors(int64_t i) const { return indices.data() + i * k; }
   const float* dists(int64_t i) const { return distances.data() + i * k; }
 };
+
+/// Whether build_knn takes the exact path for n rows with these parameters
+/// (KnnMode::automatic decides by n and k; see KnnParams::mode).
+bool knn_uses_exact(const KnnParams& params, int64_t n);
 
 /// The kNN graph of x's rows among themselves (each point excluded from its own list).
 KnnGraph build_knn(ConstView x, const KnnParams& params, Progress* progress = nullptr);
@@ -60,5 +73,13 @@ KnnGraph knn_approx_cpu(ConstView x, int k, Metric metric, uint64_t seed,
 /// (all rows when empty); `exact` may have been built for those rows only (n == rows.size()).
 double knn_recall(const KnnGraph& approx, const KnnGraph& exact,
                   const std::vector<int64_t>& rows = {});
+
+/// Checks that `graph` is a kNN graph of its n points as the reducers need it:
+/// arrays of n * k, every neighbour another point in [0, n), every distance
+/// finite and >= 0. Throws InputError naming `who` ("t-SNE", "UMAP"), the row
+/// and the entry otherwise. Both backends call it, so bad distances give the
+/// same error everywhere. `allow_missing`: a neighbour id of -1 (an
+/// approximate graph that found fewer than k) is accepted and skipped.
+void check_knn_graph(const KnnGraph& graph, const char* who, bool allow_missing = false);
 
 }  // namespace prism

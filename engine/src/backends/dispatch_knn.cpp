@@ -1,5 +1,5 @@
-// Picks the CPU or the CUDA implementation (one file per family, so a test
-// linking one family does not pull the others).
+// Picks the method (resolve_knn_mode) and the CPU or the CUDA implementation
+// (one file per family, so a test linking one family does not pull the others).
 #include "prism/knn.hpp"
 
 #include <algorithm>
@@ -10,17 +10,21 @@
 
 namespace prism {
 
-KnnGraph build_knn(ConstView x, const KnnParams& p, Progress* progress) {
-  PRISM_EXPECTS(p.k >= 1 && p.k <= 1000, "k must be between 1 and 1000, got ", p.k);
-  PRISM_EXPECTS(x.rows >= 2, "need at least 2 rows for a kNN graph, got ", x.rows);
-  PRISM_EXPECTS(p.k < x.rows, "k = ", p.k, " needs more than ", p.k, " rows, got ", x.rows);
+bool knn_uses_exact(const KnnParams& p, int64_t n) {
   // NN-descent's work grows with the square of its candidate lists (about
   // k + min(k, 64)), brute force with N: for large k on moderate N (t-SNE's
   // k = 90 on 70k points) exact search is the faster one.
   const int64_t lists = p.k + std::min(p.k, 64);
   const bool approx = p.mode == KnnMode::approx ||
-                      (p.mode == KnnMode::automatic && x.rows >= p.approx_threshold &&
-                       x.rows > 8 * lists * lists);
+                      (p.mode == KnnMode::automatic && n >= p.approx_threshold && n > 8 * lists * lists);
+  return !approx;
+}
+
+KnnGraph build_knn(ConstView x, const KnnParams& p, Progress* progress) {
+  PRISM_EXPECTS(p.k >= 1 && p.k <= 1000, "k must be between 1 and 1000, got ", p.k);
+  PRISM_EXPECTS(x.rows >= 2, "need at least 2 rows for a kNN graph, got ", x.rows);
+  PRISM_EXPECTS(p.k < x.rows, "k = ", p.k, " needs more than ", p.k, " rows, got ", x.rows);
+  const bool approx = resolve_knn_mode(x.rows, p) == KnnMode::approx;
 #ifdef PRISM_HAVE_CUDA
   if (resolve_backend(p.backend) == Backend::cuda)
     return approx ? cuda::knn_approx(x, p.k, p.metric, p.seed, progress)

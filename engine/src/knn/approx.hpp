@@ -14,9 +14,14 @@ struct ApproxTuning {
   int leaf_size = -1;       ///< RP-tree leaf size
   int max_iters = 12;       ///< iterations at most without a projection
   int reduced_iters = 2;    ///< iterations at most of the projected stage
-  int full_iters = 4;       ///< iterations at most of the full-dimensional stage after it
+  int full_iters = 6;       ///< iterations at most of the full-dimensional stage after it
+  int full_list = -1;       ///< list length of the full-dimensional stage (k + k / 3)
   double delta = 0.001;     ///< early termination: fraction of list entries changed
   bool reorder = true;      ///< renumber the points in a locality order first
+  int expand_above = 30;    ///< k above which the k-lists are expanded from a smaller graph; 0: never
+  int expand_base = 30;     ///< neighbours of the graph that is expanded
+  int expand_iters = 0;     ///< NN-descent iterations at k after the expansion
+  int expand_candidates = 15;  ///< candidates sampled per point in those iterations
 };
 
 KnnGraph knn_approx_tuned(ConstView x, int k, Metric metric, uint64_t seed, Progress* progress,

@@ -46,4 +46,11 @@ NeighborLists forest_init(ConstView x, const NndParams& p);
 int descend(ConstView x, NeighborLists& g, const NndParams& p, ProgressScope* progress,
             int64_t progress_base);
 
+/// Longer lists from a converged short graph: row i of the result holds the
+/// k2 nearest (squared L2 in x) of i's neighbours and their neighbours in g
+/// (up to g.k + g.k^2 candidates, each measured once), all entries fresh.
+/// The cheap way to a large-k graph (t-SNE's 3 x perplexity): NN-descent's
+/// joins grow with the square of the list length, this with g.k^2.
+NeighborLists expand_lists(ConstView x, const NeighborLists& g, int k2);
+
 }  // namespace prism::knn_detail
