@@ -57,14 +57,6 @@ class PlanChecker {
   std::string path_, text_;
 };
 
-const std::map<std::string, std::vector<std::string>> kParams = {
-    {"tsne", {"perplexity", "theta", "iterations", "exaggeration", "exaggeration_iterations", "learning_rate", "init",
-              "pca_dims", "metric", "knn"}},
-    {"umap", {"n_neighbors", "min_dist", "spread", "n_epochs", "learning_rate", "negative_sample_rate", "init",
-              "deterministic", "metric", "knn"}},
-    {"pca", {"whiten"}},
-};
-
 struct PlanInput {
   std::string name, path, metadata, label_column, format = "auto";
 };
@@ -93,52 +85,28 @@ std::string value_tag(const json& v) {
   return s;
 }
 
-/// Applies one grid point to the reduce options (validated types).
-void apply_params(const PlanChecker& pc, const std::string& method, const json& params, ReduceOptions& ro,
-                  size_t at = 0) {
-  auto& t = ro.params.tsne;
-  auto& u = ro.params.umap;
-  for (auto& [key, v] : params.items()) {
-    auto num = [&]() {
-      if (!v.is_number()) pc.fail(key, cat("parameter '", key, "' must be a number, got ", v.dump()), at);
-      return v.get<double>();
-    };
-    auto integer = [&]() {
-      if (!v.is_number_integer()) pc.fail(key, cat("parameter '", key, "' must be an integer, got ", v.dump()), at);
-      return v.get<int>();
-    };
-    auto str = [&]() {
-      if (!v.is_string()) pc.fail(key, cat("parameter '", key, "' must be a string, got ", v.dump()), at);
-      return v.get<std::string>();
-    };
-    auto flag = [&]() {
-      if (!v.is_boolean()) pc.fail(key, cat("parameter '", key, "' must be true or false, got ", v.dump()), at);
-      return v.get<bool>();
-    };
-    if (key == "metric") ro.metric = str();
-    else if (key == "knn") ro.knn = str();
-    else if (key == "init") ro.init = str();
-    else if (method == "tsne" && key == "perplexity") t.perplexity = num();
-    else if (method == "tsne" && key == "theta") t.theta = num();
-    else if (method == "tsne" && key == "iterations") t.n_iter = integer();
-    else if (method == "tsne" && key == "exaggeration") t.early_exaggeration = num();
-    else if (method == "tsne" && key == "exaggeration_iterations") t.exaggeration_iter = integer();
-    else if (method == "tsne" && key == "learning_rate") t.learning_rate = num();
-    else if (method == "tsne" && key == "pca_dims") t.pca_dims = integer();
-    else if (method == "umap" && key == "n_neighbors") u.n_neighbors = integer();
-    else if (method == "umap" && key == "min_dist") u.min_dist = num();
-    else if (method == "umap" && key == "spread") u.spread = num();
-    else if (method == "umap" && key == "n_epochs") u.n_epochs = integer();
-    else if (method == "umap" && key == "learning_rate") u.learning_rate = num();
-    else if (method == "umap" && key == "negative_sample_rate") u.negative_sample_rate = integer();
-    else if (method == "umap" && key == "deterministic") u.deterministic = flag();
-    else if (method == "pca" && key == "whiten") ro.whiten = flag();
-    else {
-      std::string allowed;
-      for (const auto& a : kParams.at(method)) allowed += (allowed.empty() ? "" : ", ") + a;
-      pc.fail(key, cat("unknown ", method, " parameter '", key, "' (expected one of: ", allowed, ")"), at);
+/// The parameters of one run: the plan's method, dims, backend and seed, and
+/// its grid point applied through the parameter table (names, types and
+/// ranges checked there). Plan errors name the plan's line of the key.
+ReduceParams run_params(const PlanChecker& pc, Method method, int dims, const std::string& backend,
+                        uint64_t seed, const json& point, size_t at = 0) {
+  ReduceParams p;
+  p.method = method;
+  p.dims = dims;
+  p.backend = parse_backend(backend);
+  p.seed = seed;
+  for (auto& [key, v] : point.items()) {
+    const ParamSpec* spec = find_param(method, key);
+    if (!spec)
+      pc.fail(key, cat("unknown ", to_string(method), " parameter '", key, "' (expected one of: ",
+                       param_names(method), ")"), at);
+    try {
+      set_param(p, *spec, param_value_from_json(key, v));
+    } catch (const InputError& e) {
+      pc.fail(key, e.what(), at);
     }
   }
+  return p;
 }
 
 std::vector<json> grid(const json& params) {
@@ -247,7 +215,12 @@ Plan parse_plan(const std::string& path) {
     if (!r.is_object() || !r.contains("method") || !r["method"].is_string())
       pc.fail("runs", "each run needs a \"method\": \"pca\", \"tsne\" or \"umap\"");
     const std::string method = r["method"].get<std::string>();
-    if (!kParams.count(method)) pc.fail(method, cat("unknown method '", method, "' (expected pca, tsne or umap)"), at);
+    Method m{};
+    try {
+      m = parse_method(method);
+    } catch (const InputError& e) {
+      pc.fail(method, e.what(), at);
+    }
     for (auto& [key, v] : r.items())
       if (key != "method" && key != "dims" && key != "params")
         pc.fail(key, cat("unknown run key '", key, "' (expected method, dims, params)"), at);
@@ -258,12 +231,11 @@ Plan parse_plan(const std::string& path) {
       if (!d.is_number_integer() || d.get<int>() < 1 || (method != "pca" && d.get<int>() > 3) || (method != "pca" && d.get<int>() < 2))
         pc.fail("dims", cat("dims must be 2 or 3", method == "pca" ? " (PCA: any positive integer)" : "", ", got ", d.dump()), at);
       for (const auto& point : grid(params)) {
-        ReduceOptions check;
-        apply_params(pc, method, point, check, at);  // validates names and types now, before any work
-        check.method = method;
-        check.dims = d.get<int>();
-        try {
-          check.resolve(0);
+        // Names, types and ranges now, before any work.
+        const ReduceParams check = run_params(pc, m, d.get<int>(), plan.backend, 0, point, at);
+        try {  // every check that does not need the data's size
+          constexpr int64_t kAnySize = std::numeric_limits<int32_t>::max();
+          check_reduce_params(check, kAnySize, kAnySize);
         } catch (const InputError& e) {
           pc.fail(method, e.what(), at);
         }
@@ -464,17 +436,15 @@ CommandSetup setup = [](CLI::App& sub) {
           manifest["inputs"][in.name]["dims"] = loaded[in.name].cols();
         }
         const Dataset& ds = loaded[in.name];
-        ReduceOptions ro;
-        ro.method = run.method;
-        ro.dims = run.dims;
-        ro.backend = plan.backend;
-        apply_params(PlanChecker(s->plan, ""), run.method, run.params, ro);
-        const ReduceParams params = ro.resolve(run.seed);
+        const ReduceParams params = run_params(PlanChecker(s->plan, ""), parse_method(run.method), run.dims,
+                                               plan.backend, run.seed, run.params);
         ProgressBar bar;
         reset_peak_rss();
         const Projection proj = reduce(ds.x, params, &bar);
-        record["backend"] = to_string(proj.backend);
-        record["device"] = proj.backend == Backend::cuda ? cuda_device_description() : cpu_description();
+        throw_if_interrupted();
+        record["backend"] = to_string(proj.record.backend);
+        record["ran"] = record_json(proj.record);
+        record["device"] = proj.record.backend == Backend::cuda ? cuda_device_description() : cpu_description();
         record["times"] = times_json(proj.times);
         record["times"]["load_s"] = load_s;
         record["peak_mib"] = number_or_null(peak_rss_mib());
@@ -520,6 +490,8 @@ CommandSetup setup = [](CLI::App& sub) {
         record["status"] = "ok";
         record["finished_at"] = now_utc();
         ++done;
+      } catch (const Interrupted&) {
+        throw;  // the manifest keeps the runs finished so far; this one is redone next time
       } catch (const Error& e) {
         record["status"] = "failed";
         record["error"] = e.what();

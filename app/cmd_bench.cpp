@@ -208,16 +208,15 @@ CommandSetup setup = [](CLI::App& sub) {
               try {
                 if (impl.rfind("prism:", 0) == 0) {
                   ReduceOptions ro = s->ro;
-                  ro.method = method;
                   ro.dims = d;
                   ro.backend = impl.substr(6);
-                  const ReduceParams params = ro.resolve(r.seed);
+                  const ReduceParams params = ro.resolve_for(parse_method(method), r.seed);
                   ProgressBar bar;
                   reset_peak_rss();
                   Projection p = reduce(ds.x, params, &bar);
                   r.peak_mib = peak_rss_mib();
                   r.impl = "prism " PRISM_VERSION;
-                  r.backend = to_string(p.backend);
+                  r.backend = to_string(p.record.backend);
                   r.preprocess = p.times.preprocess;
                   r.knn = p.times.knn;
                   r.init = p.times.init;
@@ -226,14 +225,15 @@ CommandSetup setup = [](CLI::App& sub) {
                   r.kl = p.objective;
                   r.y = std::move(p.y);
                 } else {
+                  const ReduceParams pp = s->ro.resolve_for(parse_method(method), r.seed);
                   const fs::path y = peer_dir / "y.npy", rep = peer_dir / "report.json";
                   fs::remove(rep);
                   const std::string cmd = cat(
                       "python3 '", peers_script(), "' --impl ", impl, " --x '", (peer_dir / "x.npy").string(),
                       "' --dims ", d, " --seed ", r.seed, " --out '", y.string(), "' --report '", rep.string(),
-                      "' --perplexity ", s->ro.params.tsne.perplexity, " --n-neighbors ",
-                      s->ro.params.umap.n_neighbors, " --min-dist ", s->ro.params.umap.min_dist,
-                      " --pca-dims ", s->ro.params.tsne.pca_dims, " --metric ", s->ro.metric, " 2>&1");
+                      "' --perplexity ", pp.tsne.perplexity, " --n-neighbors ", pp.umap.n_neighbors,
+                      " --min-dist ", pp.umap.min_dist, " --pca-dims ", pp.tsne.pca_dims, " --metric ",
+                      to_string(pp.metric), " 2>&1");
                   FILE* pipe = popen(cmd.c_str(), "r");
                   std::string output;
                   char buf[512];
@@ -254,7 +254,8 @@ CommandSetup setup = [](CLI::App& sub) {
                   r.peak_mib = j.value("peak_mib", NAN);
                   r.y = to_matrix(read_dataset(y.string()).x);
                 }
-                r.f = measure(ds, r.y.view(), parse_metric(s->ro.metric), r.seed, s->k, s->sample);
+                r.f = measure(ds, r.y.view(), s->ro.resolve_for(parse_method(method), r.seed).metric, r.seed,
+                              s->k, s->sample);
                 r.ok = true;
               } catch (const Error& e) {
                 r.error = e.what();

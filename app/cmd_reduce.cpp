@@ -40,19 +40,23 @@ CommandSetup setup = [](CLI::App& sub) {
   sub.add_option("--fit-out", s->fit_out, "UMAP transform: also write the training embedding here")
       ->group("UMAP transform");
   sub.footer(
-      "Defaults are the standard ones: t-SNE perplexity 30, 1000 iterations (early exaggeration 12\n"
-      "for 250), learning rate max(N/12, 50), PCA init, PCA to 50 dims first when D > 100; UMAP 15\n"
-      "neighbours, min_dist 0.1, spectral init, 500 epochs up to 10,000 points, else 200.\n"
+      "Parameters carry umap-learn's and scikit-learn's names (--n-neighbors, --min-dist, --n-epochs,\n"
+      "--perplexity, --early-exaggeration, --max-iter, --angle); the defaults are theirs: t-SNE\n"
+      "perplexity 30, 1000 iterations (early exaggeration 12 for 250), learning rate max(N/12, 50),\n"
+      "PCA init, PCA to 50 dims first when D > 100; UMAP 15 neighbours, min_dist 0.1, spectral init,\n"
+      "500 epochs up to 10,000 points, else 200. A parameter of another method is ignored, with a note.\n"
       "--seed makes a CPU run bit-for-bit reproducible at the same thread count (OMP_NUM_THREADS);\n"
       "different thread counts may give different (equally good) results.\n\n"
       "Examples:\n"
       "  prism reduce vectors.npy --method umap --dims 3 --out umap3d.npy\n"
       "  prism reduce /usr/share/datasets/fashion-mnist --method tsne --out tsne.csv --seed 1 --metrics\n"
+      "  prism reduce vectors.npy --method umap --n-neighbors 50 --min-dist 0.3 --out umap.npy\n"
       "  prism reduce glove.txt --metric cosine --method umap --out words.tsv --png words.png\n"
       "  prism reduce --method umap --fit train.npy --transform new.npy --out new_umap.npy");
   return [s]() {
     const uint64_t seed = s->seed.resolve();
     ReduceParams params = s->ro.resolve(seed);
+    for (const auto& line : s->ro.ignored_for(params.method)) note(line);
     const bool transform = !s->fit.empty() || !s->transform.empty();
     if (transform) {
       PRISM_EXPECTS(!s->fit.empty() && !s->transform.empty(), "--fit and --transform go together");
@@ -74,13 +78,15 @@ CommandSetup setup = [](CLI::App& sub) {
     summary["input"] = {{"path", ds.source}, {"rows", ds.rows()}, {"dims", ds.cols()}, {"format", ds.format}};
 
     Projection proj = reduce(ds.x, params, &bar);
-    summary["backend"] = to_string(proj.backend);
+    throw_if_interrupted();
+    summary["backend"] = to_string(proj.record.backend);
+    summary["ran"] = record_json(proj.record);
     summary["times"] = times_json(proj.times);
     summary["times"]["load_s"] = load_s;
     summary["times"]["total_s"] = load_s + proj.times.total();
     if (!std::isnan(proj.objective)) summary["kl_divergence"] = proj.objective;
     note(cat(to_string(params.method), " ", params.dims, "D of ", ds.rows(), " x ", ds.cols(), " on ",
-             to_string(proj.backend), ": load ", load_s, " s, kNN ", proj.times.knn, " s, init ",
+             to_string(proj.record.backend), ": load ", load_s, " s, kNN ", proj.times.knn, " s, init ",
              proj.times.init, " s, optimise ", proj.times.optimise, " s",
              std::isnan(proj.objective) ? std::string() : cat(", KL ", proj.objective)));
 
@@ -101,8 +107,10 @@ CommandSetup setup = [](CLI::App& sub) {
       up.backend = Backend::cpu;
       t0 = std::chrono::steady_clock::now();
       y = umap_transform(ds.x, y.view(), new_ds.x, up, params.metric, &bar);
+      throw_if_interrupted();
       summary["times"]["transform_s"] = seconds_since(t0);
-      summary["transform"] = {{"path", s->transform}, {"rows", new_ds.rows()}};
+      // The transform runs on the CPU whatever backend fitted.
+      summary["transform"] = {{"path", s->transform}, {"rows", new_ds.rows()}, {"backend", "cpu"}};
       out_ds = &new_ds;
     }
 

@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <random>
 
 namespace prism::app {
@@ -69,6 +72,51 @@ uint64_t SeedOption::resolve() const {
   return s;
 }
 
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+extern "C" void on_interrupt(int sig) {
+  if (g_interrupted.exchange(true)) _exit(128 + sig);  // the second one: now
+}
+
+std::string clock_text(double seconds) {
+  const auto s = static_cast<long long>(seconds + 0.5);
+  if (s < 60) return cat(seconds < 10 ? std::round(seconds * 10) / 10 : static_cast<double>(s), " s");
+  if (s < 3600) return cat(s / 60, " min ", s % 60, " s");
+  return cat(s / 3600, " h ", (s % 3600) / 60, " min");
+}
+
+}  // namespace
+
+void reset_peak_rss() {
+  std::ofstream f("/proc/self/clear_refs");
+  if (f) f << "5";
+}
+
+double peak_rss_mib() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+  return std::nan("");
+}
+
+void install_interrupt_handler() {
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool interrupt_requested() { return g_interrupted.load(std::memory_order_relaxed); }
+
+void throw_if_interrupted() {
+  if (interrupt_requested()) throw Interrupted();
+}
+
 ProgressBar::ProgressBar()
     : tty_(isatty(STDERR_FILENO) != 0),
       enabled_(!global().quiet && (isatty(STDERR_FILENO) != 0 || global().verbose)),
@@ -103,12 +151,19 @@ void ProgressBar::end() {
   if (tty_) {
     draw(true);
     std::fputc('\n', stderr);
-  } else {
-    std::fprintf(stderr, "[prism] %s done in %.2f s\n", stage_.c_str(), seconds_since(start_));
   }
+  if (!tty_ || global().verbose)
+    std::fprintf(stderr, "[prism] %s done in %.2f s, peak memory %.0f MiB\n", stage_.c_str(),
+                 seconds_since(start_), peak_rss_mib());
 }
 
-bool ProgressBar::aborted() const { return false; }
+bool ProgressBar::aborted() const { return interrupt_requested(); }
+
+void ProgressBar::warning(std::string_view message) {
+  if (global().quiet) return;
+  if (tty_) std::fputs("\r\033[K", stderr);
+  std::fprintf(stderr, "prism: warning: %.*s\n", static_cast<int>(message.size()), message.data());
+}
 
 void ProgressBar::draw(bool final) {
   const double secs = seconds_since(start_);
@@ -119,12 +174,15 @@ void ProgressBar::draw(bool final) {
   bar.resize(width, '.');
   std::string extra;
   if (!std::isnan(value_)) extra = cat("  KL ", value_);
+  // Time left at the stage's mean rate so far, once it has one.
+  if (!final && total_ > 0 && done_ > 0 && done_ < total_ && secs > 1)
+    extra += cat("  ~", clock_text(secs * double(total_ - done_) / double(done_)), " left");
   if (total_ > 0)
-    std::fprintf(stderr, "\r\033[K%-10s [%s] %lld/%lld  %.1f s%s", stage_.c_str(), bar.c_str(),
-                 static_cast<long long>(final ? total_ : done_), static_cast<long long>(total_), secs,
-                 extra.c_str());
+    std::fprintf(stderr, "\r\033[K%-10s [%s] %lld/%lld  %s%s", stage_.c_str(), bar.c_str(),
+                 static_cast<long long>(final ? total_ : done_), static_cast<long long>(total_),
+                 clock_text(secs).c_str(), extra.c_str());
   else
-    std::fprintf(stderr, "\r\033[K%-10s %.1f s%s", stage_.c_str(), secs, extra.c_str());
+    std::fprintf(stderr, "\r\033[K%-10s %s%s", stage_.c_str(), clock_text(secs).c_str(), extra.c_str());
   std::fflush(stderr);
 }
 

@@ -42,10 +42,28 @@ struct SeedOption {
   uint64_t resolve() const;
 };
 
+/// Resets the process's peak resident memory (Linux /proc/self/clear_refs), so
+/// that peak_rss_mib() reports the peak since this call.
+void reset_peak_rss();
+/// Peak resident memory in MiB since the last reset (VmHWM); NaN without /proc.
+double peak_rss_mib();
+
+/// Catches SIGINT (Ctrl-C) and SIGTERM: the first sets the flag that
+/// ProgressBar::aborted() reports, so the work stops at its next check (within
+/// a second) and the command exits 130 without writing its outputs; a second
+/// one ends the process at once. main() calls it.
+void install_interrupt_handler();
+/// True once SIGINT/SIGTERM arrived.
+bool interrupt_requested();
+/// Throws Interrupted when SIGINT/SIGTERM arrived (before writing outputs).
+void throw_if_interrupted();
+
 /// A progress bar on stderr when it is a terminal (and not --quiet), with the
-/// stage name, a bar, the count, the rate, and the objective (KL) when given.
-/// When stderr is not a terminal it stays quiet, except for --verbose, where
-/// it prints one line per stage and objective values.
+/// stage name, a bar, the count, the elapsed time and an estimate of the time
+/// left, and the objective (KL) when given. When stderr is not a terminal it
+/// stays quiet, except for --verbose, where it prints one line per stage (with
+/// its time and the peak memory so far) and objective values. Its aborted() is
+/// the interrupt flag; warnings are printed unless --quiet.
 class ProgressBar : public Progress {
  public:
   ProgressBar();
@@ -53,6 +71,7 @@ class ProgressBar : public Progress {
   void update(int64_t done, double value) override;
   void end() override;
   bool aborted() const override;
+  void warning(std::string_view message) override;
 
  private:
   void draw(bool final);

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
                "  prism reduce vectors.npy --method umap --dims 3 --out umap3d.npy\n"
                "  prism metrics vectors.npy umap3d.npy --labels labels.tsv\n"
                "Run 'prism COMMAND --help' for each command's options and examples.\n\n"
-               "Exit codes: 0 ok, 2 bad input or usage, 3 runtime failure."};
+               "Exit codes: 0 ok, 2 bad input or usage, 3 runtime failure, 130 interrupted (Ctrl-C)."};
   app.set_version_flag("--version", "prism " PRISM_VERSION);
   app.require_subcommand(1);
   app.add_flag("-q,--quiet", global().quiet, "No progress output");
@@ -51,12 +51,16 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
+  install_interrupt_handler();
   // Past a file-size limit (ulimit -f) a write fails with EFBIG instead of
   // killing the process, so the writer reports it and removes its temporary file.
   std::signal(SIGXFSZ, SIG_IGN);
   try {
     for (auto& [sub, run] : runners)
       if (sub->parsed()) return run();
+  } catch (const prism::Interrupted& e) {
+    std::fprintf(stderr, "prism: interrupted; no output written\n");
+    return e.exit_code();
   } catch (const prism::Error& e) {
     std::fprintf(stderr, "prism: error: %s\n", e.what());
     return e.exit_code();

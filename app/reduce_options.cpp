@@ -1,94 +1,134 @@
 #include "reduce_options.hpp"
 
-namespace prism::app {
+#include <set>
 
-void ReduceOptions::add_to(CLI::App& app, bool with_method) {
+namespace prism::app {
+namespace {
+
+const char* group_of(Method m) {
+  switch (m) {
+    case Method::pca: return "PCA";
+    case Method::tsne: return "t-SNE";
+    case Method::umap: return "UMAP";
+  }
+  return "";
+}
+
+const char* method_label(Method m) { return m == Method::tsne ? "t-SNE" : m == Method::umap ? "UMAP" : "PCA"; }
+
+}  // namespace
+
+void ReduceOptions::add_to(CLI::App& app, bool with_method, const std::vector<Method>& methods) {
   if (with_method) {
     app.add_option("-m,--method", method, "pca | tsne | umap")->capture_default_str();
-    app.add_option("-d,--dims", dims, "Output dimensions (2 or 3; PCA: any <= D)")->capture_default_str();
+    app.add_option("-d,--dims,--n-components", dims, "Output dimensions (2 or 3; PCA: any <= D)")
+        ->capture_default_str();
     app.add_option("--backend", backend, "auto | cpu | cuda (auto: CUDA when a GPU is present)")
         ->capture_default_str();
   }
-  app.add_option("--metric", metric, "Distance in the input space: euclidean | cosine")->capture_default_str();
-  app.add_option("--knn", knn, "kNN graph: auto | exact | approx (auto: approximate from 20,000 rows)")
-      ->capture_default_str();
-  app.add_option("--init", init, "Initial layout: pca | random | spectral (UMAP) [default: t-SNE pca, UMAP spectral]");
-  auto& t = params.tsne;
-  app.add_option("--perplexity", t.perplexity, "t-SNE perplexity (kNN uses k = 3 * perplexity)")
-      ->capture_default_str()->group("t-SNE");
-  app.add_option("--theta", t.theta, "t-SNE Barnes-Hut accuracy (0: exact)")->capture_default_str()->group("t-SNE");
-  app.add_option("--iterations", t.n_iter, "t-SNE iterations, early exaggeration included")
-      ->capture_default_str()->group("t-SNE");
-  app.add_option("--exaggeration", t.early_exaggeration, "t-SNE early exaggeration")
-      ->capture_default_str()->group("t-SNE");
-  app.add_option("--exaggeration-iterations", t.exaggeration_iter, "t-SNE iterations with early exaggeration")
-      ->capture_default_str()->group("t-SNE");
-  app.add_option("--learning-rate", t.learning_rate, "t-SNE learning rate (0: auto = max(N/12, 50))")
-      ->capture_default_str()->group("t-SNE");
-  app.add_option("--pca-dims", t.pca_dims, "t-SNE: PCA to this many dims first when D > 100 (0: never)")
-      ->capture_default_str()->group("t-SNE");
-  auto& u = params.umap;
-  app.add_option("--neighbors", u.n_neighbors, "UMAP n_neighbors (the kNN graph's k)")
-      ->capture_default_str()->group("UMAP");
-  app.add_option("--min-dist", u.min_dist, "UMAP min_dist")->capture_default_str()->group("UMAP");
-  app.add_option("--spread", u.spread, "UMAP spread")->capture_default_str()->group("UMAP");
-  app.add_option("--epochs", u.n_epochs, "UMAP epochs (0: 500 for N <= 10,000, else 200)")
-      ->capture_default_str()->group("UMAP");
-  app.add_option("--negative-sample-rate", u.negative_sample_rate, "UMAP negative samples per edge")
-      ->capture_default_str()->group("UMAP");
-  app.add_option("--umap-learning-rate", u.learning_rate, "UMAP initial learning rate")
-      ->capture_default_str()->group("UMAP");
-  app.add_flag("--deterministic", u.deterministic, "UMAP on CUDA: order-independent sums")->group("UMAP");
-  app.add_flag("--whiten", whiten, "PCA: scale components to unit variance")->group("PCA");
+  // One option per name; a name several methods share (metric, init,
+  // learning_rate) is one flag whose help lists each method's default.
+  std::set<std::string_view> done;
+  for (const ParamSpec& spec : param_table()) {
+    if (std::find(methods.begin(), methods.end(), spec.method) == methods.end()) continue;
+    if (!done.insert(spec.name).second) continue;
+    std::set<std::string> flags;
+    std::string help, defaults, group;
+    int owners = 0;
+    for (const ParamSpec& other : param_table()) {
+      if (other.name != spec.name ||
+          std::find(methods.begin(), methods.end(), other.method) == methods.end())
+        continue;
+      for (auto n : other.names()) {
+        std::string f = "--" + std::string(n);
+        std::replace(f.begin(), f.end(), '_', '-');
+        flags.insert(f);
+      }
+      ++owners;
+      defaults += cat(defaults.empty() ? "" : ", ", method_label(other.method), " ",
+                      to_string(other.default_value()));
+      if (help.empty()) help = std::string(other.help);
+      group = group_of(other.method);
+    }
+    if (spec.type == ParamType::choice) help += cat(" (", spec.choices, ")");
+    help += cat(" [default: ", defaults, "]");
+    std::string names;
+    // The canonical flag first, so --help shows it.
+    names = spec.flag();
+    for (const auto& f : flags)
+      if (f != spec.flag()) names += "," + f;
+    const std::string key(spec.name);
+    if (owners > 1) group = "Shared by the methods";
+    if (spec.type == ParamType::boolean) {
+      app.add_flag_callback(names, [this, key] { given[key] = "true"; }, help)->group(group);
+    } else {
+      app.add_option_function<std::string>(names, [this, key](const std::string& v) { given[key] = v; }, help)
+          ->type_name(spec.type == ParamType::choice ? "WORD" : spec.type == ParamType::integer ? "INT" : "NUMBER")
+          ->group(group);
+    }
+  }
 }
 
-ReduceParams ReduceOptions::resolve(uint64_t seed) const {
-  ReduceParams p = params;
-  p.method = parse_method(method);
+ReduceParams ReduceOptions::resolve_for(Method m, uint64_t seed) const {
+  ReduceParams p;
+  p.method = m;
   p.dims = dims;
   p.backend = parse_backend(backend);
-  p.metric = parse_metric(metric);
-  p.knn_mode = parse_knn_mode(knn);
   p.seed = seed;
-  p.pca.whiten = whiten;
-  if (!init.empty()) {
-    const Init i = parse_init(init);
-    p.tsne.init = i;
-    p.umap.init = i;
-  }
+  for (const auto& [name, text] : given)
+    if (const ParamSpec* spec = find_param(m, name)) set_param(p, *spec, parse_param(*spec, text));
   PRISM_EXPECTS(p.method == Method::pca || p.dims == 2 || p.dims == 3, "--dims ", p.dims,
                 ": t-SNE and UMAP embed in 2 or 3 dimensions");
-  PRISM_EXPECTS(p.tsne.n_iter >= 1 && p.tsne.exaggeration_iter >= 0, "--iterations must be >= 1");
-  PRISM_EXPECTS(p.tsne.theta >= 0 && p.tsne.theta <= 1.5, "--theta must be in [0, 1.5], got ", p.tsne.theta);
-  PRISM_EXPECTS(p.umap.n_neighbors >= 2 && p.umap.n_neighbors <= 1000, "--neighbors must be in 2..1000");
-  PRISM_EXPECTS(p.umap.min_dist >= 0 && p.umap.spread > 0 && p.umap.min_dist <= p.umap.spread,
-                "--min-dist must be in [0, spread]");
-  PRISM_EXPECTS(p.umap.n_epochs >= 0, "--epochs must be >= 0");
+  PRISM_EXPECTS(p.dims >= 1, "--dims must be at least 1, got ", p.dims);
   return p;
 }
 
+std::vector<std::string> ReduceOptions::ignored_for(Method m) const {
+  std::vector<std::string> out;
+  for (const auto& [name, text] : given) {
+    if (find_param(m, name)) continue;
+    std::string owners;
+    for (const ParamSpec& s : param_table())
+      if (s.matches(name) && owners.find(method_label(s.method)) == std::string::npos)
+        owners += cat(owners.empty() ? "" : " and ", method_label(s.method));
+    std::string flag = "--" + name;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    out.push_back(cat(flag, " is a ", owners, " parameter: ignored for ", method_label(m)));
+  }
+  return out;
+}
+
+ReduceParams ReduceOptions::resolve(uint64_t seed) const { return resolve_for(parse_method(method), seed); }
+
+nlohmann::json to_json(const ParamValue& v) {
+  return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
+}
+
+ParamValue param_value_from_json(const std::string& key, const nlohmann::json& v) {
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) return v.get<std::string>();
+  throw InputError(cat("parameter '", key, "' must be a number, true/false or a string, got ", v.dump()));
+}
+
 nlohmann::json params_json(const ReduceParams& p) {
-  nlohmann::json j = {{"method", to_string(p.method)}, {"dims", p.dims},       {"backend", to_string(p.backend)},
-                      {"seed", p.seed},                {"metric", to_string(p.metric)}, {"knn", to_string(p.knn_mode)}};
-  if (p.method == Method::tsne)
-    j["tsne"] = {{"perplexity", p.tsne.perplexity},
-                 {"theta", p.tsne.theta},
-                 {"iterations", p.tsne.n_iter},
-                 {"exaggeration", p.tsne.early_exaggeration},
-                 {"exaggeration_iterations", p.tsne.exaggeration_iter},
-                 {"learning_rate", p.tsne.learning_rate},
-                 {"init", to_string(p.tsne.init)},
-                 {"pca_dims", p.tsne.pca_dims}};
-  if (p.method == Method::umap)
-    j["umap"] = {{"n_neighbors", p.umap.n_neighbors},
-                 {"min_dist", p.umap.min_dist},
-                 {"spread", p.umap.spread},
-                 {"n_epochs", p.umap.n_epochs},
-                 {"learning_rate", p.umap.learning_rate},
-                 {"negative_sample_rate", p.umap.negative_sample_rate},
-                 {"init", to_string(p.umap.init)},
-                 {"deterministic", p.umap.deterministic}};
-  if (p.method == Method::pca) j["pca"] = {{"whiten", p.pca.whiten}};
+  nlohmann::json j = {{"method", to_string(p.method)}, {"dims", p.dims}, {"backend", to_string(p.backend)},
+                      {"seed", p.seed}};
+  for (const ParamSpec* s : params_of(p.method)) j[std::string(s->name)] = to_json(get_param(p, *s));
+  return j;
+}
+
+nlohmann::json record_json(const RunRecord& r) {
+  nlohmann::json j = {{"backend", to_string(r.backend)}, {"warnings", r.warnings}};
+  if (r.knn_k > 0) {
+    j["init"] = to_string(r.init);
+    j["knn"] = {{"k", r.knn_k}, {"exact", r.knn_exact}};
+    j["n_epochs"] = r.n_epochs;
+    j["learning_rate"] = r.learning_rate;
+  }
+  if (r.pca_dims > 0) j["pca_dims"] = r.pca_dims;
+  if (r.normalised) j["normalised"] = true;
   return j;
 }
 

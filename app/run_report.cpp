@@ -7,19 +7,6 @@
 
 namespace prism::app {
 
-void reset_peak_rss() {
-  std::ofstream f("/proc/self/clear_refs");
-  if (f) f << "5";
-}
-
-double peak_rss_mib() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
-  return std::numeric_limits<double>::quiet_NaN();
-}
-
 Faithfulness measure(const Dataset& ds, ConstView y, Metric metric, uint64_t seed, int k, int64_t sample) {
   MetricsParams mp;
   mp.k = k;

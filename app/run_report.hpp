@@ -1,6 +1,5 @@
 #pragma once
-// Shared by `prism bench` and `prism batch`: per-run measurements, peak
-// memory, and the faithfulness metrics of a finished projection.
+// Shared by `prism bench` and `prism batch`: the faithfulness metrics of a finished projection.
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -11,12 +10,6 @@
 #include "prism/pipeline.hpp"
 
 namespace prism::app {
-
-/// Resets the process's peak resident memory (Linux /proc/self/clear_refs), so
-/// that peak_rss_mib() reports the peak since this call.
-void reset_peak_rss();
-/// Peak resident memory in MiB since the last reset (VmHWM).
-double peak_rss_mib();
 
 /// Metrics with the standard settings (k = 15, 10-NN classifier, 10k sample).
 Faithfulness measure(const Dataset& ds, ConstView y, Metric metric, uint64_t seed, int k = 15,

@@ -1,5 +1,5 @@
 // The CPU Barnes-Hut t-SNE optimiser on all 70,000 Fashion-MNIST images:
-// seconds per run of n_iter iterations in 2D and 3D, plus the 10-NN
+// seconds per run of max_iter iterations in 2D and 3D, plus the 10-NN
 // classifier accuracy of the result on a seeded sample (a quick quality check;
 // the lead's metrics module gives the official figures).
 //
@@ -189,7 +189,7 @@ void BM_TsneFashionMnist(benchmark::State& state) {
   const Prepared& p = prepared();
   TsneParams par;
   par.dims = static_cast<int>(state.range(0));
-  par.n_iter = static_cast<int>(state.range(1));
+  par.max_iter = static_cast<int>(state.range(1));
   par.perplexity = kPerplexity;
   Matrix init(p.graph.n, par.dims);
   for (int64_t i = 0; i < init.rows(); ++i)
@@ -211,7 +211,7 @@ void BM_TsneFashionMnist(benchmark::State& state) {
     state.ResumeTiming();
   }
   state.counters["N"] = double(p.graph.n);
-  state.counters["iters"] = par.n_iter;
+  state.counters["iters"] = par.max_iter;
   state.counters["affinities_s"] = affinity_s;
   state.counters["optimise_cpu_s"] = cpu_s;
   state.counters["KL"] = kl;

@@ -14,6 +14,8 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "live_reduction.hpp"
+#include "prism/params.hpp"
+#include "reduce_options.hpp"
 #include "prism/io.hpp"
 #include "prism/render/camera.hpp"
 #include "prism/render/figure.hpp"
@@ -81,8 +83,7 @@ std::vector<Action> read_script(const std::string& path) {
 struct ViewOptions {
   InputOptions input;
   std::string projection;
-  std::string method = "umap";
-  int dims = 2;
+  ReduceOptions reduce;  ///< --method, --dims and every reduction parameter, as `prism reduce`
   SeedOption seed;
   std::string script;
   std::string window_size = "1280x800";
@@ -93,9 +94,9 @@ struct ViewOptions {
 class ViewerApp {
  public:
   ViewerApp(ViewerModel& model, render::Window& window, const ViewOptions& o, uint64_t seed)
-      : m_(model), w_(window), seed_(seed) {
-    method_ = o.method == "pca" ? 0 : o.method == "tsne" ? 1 : 2;
-    dims_ = o.projection.empty() ? o.dims : int(m_.y().cols());
+      : m_(model), w_(window), params_(o.reduce.resolve(seed)) {
+    if (!o.projection.empty()) params_.dims = int(m_.y().cols());
+    metric_ = params_.metric == Metric::cosine ? 1 : 0;
     style_.point_size = o.point_size > 0 ? o.point_size
                                          : std::clamp(0.5f * std::sqrt(1.0e6f / float(std::max<int64_t>(m_.rows(), 1))), 2.0f, 8.0f);
     style_.background = {250, 250, 250, 255};
@@ -112,19 +113,8 @@ class ViewerApp {
 
   /// Starts the chosen reduction on the worker thread.
   void run_reduction() {
-    ReduceParams p;
-    p.method = method_ == 0 ? Method::pca : method_ == 1 ? Method::tsne : Method::umap;
-    p.dims = dims_;
-    p.seed = seed_;
-    p.pca.dims = dims_;
-    p.tsne.perplexity = perplexity_;
-    p.tsne.n_iter = tsne_iter_;
-    p.umap.n_neighbors = n_neighbors_;
-    p.umap.min_dist = min_dist_;
-    p.umap.n_epochs = umap_epochs_;
-    p.metric = metric_ == 0 ? Metric::euclidean : Metric::cosine;
     first_live_ = true;
-    live_.start(m_.data().x, p);
+    live_.start(m_.data().x, params_);
   }
 
   bool running() const { return live_.running(); }
@@ -416,6 +406,68 @@ class ViewerApp {
     }
   }
 
+  // The method's parameters, one widget each, from the engine's parameter table;
+  // a value out of range is refused with the table's message.
+  void param_widgets() {
+    if (!ImGui::TreeNode("parameters")) return;
+    for (const ParamSpec* spec : params_of(params_.method)) {
+      const std::string label(spec->name);
+      ParamValue v = get_param(params_, *spec);
+      bool changed = false;
+      if (std::holds_alternative<std::string>(v) && spec->type != ParamType::choice) {
+        // An automatic value: edit it from its default once the box is ticked.
+        bool manual = false;
+        if (ImGui::Checkbox(cat(label, ": ", spec->automatic).c_str(), &manual) && manual) {
+          v = spec->type == ParamType::integer ? ParamValue(int64_t(std::max(1.0, spec->min)))
+                                               : ParamValue(std::max(1.0, spec->min));
+          changed = true;
+        }
+      } else {
+        switch (spec->type) {
+          case ParamType::boolean: {
+            bool b = std::get<bool>(v);
+            if ((changed = ImGui::Checkbox(label.c_str(), &b))) v = b;
+            break;
+          }
+          case ParamType::integer: {
+            int i = int(std::get<int64_t>(v));
+            if ((changed = ImGui::InputInt(label.c_str(), &i))) v = int64_t(i);
+            break;
+          }
+          case ParamType::real: {
+            double d = std::get<double>(v);
+            if ((changed = ImGui::InputDouble(label.c_str(), &d, 0, 0, "%.4g"))) v = d;
+            break;
+          }
+          case ParamType::choice: {
+            const std::string current = std::get<std::string>(v);
+            if (ImGui::BeginCombo(label.c_str(), current.c_str())) {
+              std::string_view rest = spec->choices;
+              while (!rest.empty()) {
+                const size_t sp = std::min(rest.find(' '), rest.size());
+                const std::string word(rest.substr(0, sp));
+                if (ImGui::Selectable(word.c_str(), word == current)) v = word, changed = true;
+                rest = sp < rest.size() ? rest.substr(sp + 1) : std::string_view();
+              }
+              ImGui::EndCombo();
+            }
+            break;
+          }
+        }
+      }
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("%.*s", int(spec->help.size()), spec->help.data());
+      if (changed) {
+        try {
+          set_param(params_, *spec, v);
+          error_.clear();
+        } catch (const std::exception& e) {
+          error_ = e.what();
+        }
+      }
+    }
+    ImGui::TreePop();
+  }
+
   // A combo over the metadata columns; index -1 is `none_label`.
   bool column_combo(const char* label, int* index, const char* none_label) {
     bool changed = false;
@@ -459,18 +511,10 @@ class ViewerApp {
     }
     if (ImGui::CollapsingHeader("Projection", ImGuiTreeNodeFlags_DefaultOpen)) {
       const char* methods[] = {"pca", "tsne", "umap"};
-      ImGui::Combo("method", &method_, methods, 3);
-      ImGui::SliderInt("dims", &dims_, 2, 3);
-      const char* metrics[] = {"euclidean", "cosine"};
-      ImGui::Combo("metric", &metric_, metrics, 2);
-      if (method_ == 1) {
-        ImGui::InputDouble("perplexity", &perplexity_, 1, 10, "%.1f");
-        ImGui::InputInt("iterations", &tsne_iter_, 50, 250);
-      } else if (method_ == 2) {
-        ImGui::InputInt("n_neighbors", &n_neighbors_, 1, 5);
-        ImGui::InputDouble("min_dist", &min_dist_, 0.01, 0.1, "%.3f");
-        ImGui::InputInt("epochs (0 auto)", &umap_epochs_, 50, 100);
-      }
+      int method = static_cast<int>(params_.method);
+      if (ImGui::Combo("method", &method, methods, 3)) params_.method = static_cast<Method>(method);
+      ImGui::SliderInt("dims", &params_.dims, 2, 3);
+      param_widgets();
       ImGui::Checkbox("follow (auto-fit)", &auto_fit_);
       if (!live_.running()) {
         if (ImGui::Button("Run")) run_reduction();
@@ -713,7 +757,7 @@ class ViewerApp {
 
   ViewerModel& m_;
   render::Window& w_;
-  uint64_t seed_;
+  ReduceParams params_;  // what Run starts: --method, --dims and the parameters, then the panel's edits
   Camera cam_;
   render::PointStyle style_;
   LiveReduction live_;
@@ -721,9 +765,7 @@ class ViewerApp {
   uint64_t live_version_ = 0;
   bool first_live_ = false, auto_fit_ = true;
   double last_fit_ = 0;
-  int method_ = 2, dims_ = 2, metric_ = 0;
-  double perplexity_ = 30, min_dist_ = 0.1;
-  int tsne_iter_ = 1000, n_neighbors_ = 15, umap_epochs_ = 0;
+  int metric_ = 0;  // the neighbour search's distance
   std::vector<std::string> columns_;
   int color_col_idx_ = -1, label_col_idx_ = -1;
   bool view_2d_ = false, isolate_ = false, class_labels_ = true, show_help_ = false;
@@ -746,9 +788,9 @@ class ViewerApp {
 };
 
 int run_view(ViewOptions& o) {
-  PRISM_EXPECTS(o.method == "pca" || o.method == "tsne" || o.method == "umap", "bad --method '", o.method,
-                "': expected pca, tsne or umap");
-  PRISM_EXPECTS(o.dims == 2 || o.dims == 3, "--dims must be 2 or 3");
+  PRISM_EXPECTS(o.reduce.dims == 2 || o.reduce.dims == 3, "--dims must be 2 or 3");
+  const uint64_t seed = o.seed.resolve();
+  o.reduce.resolve(seed);  // bad parameters fail before any window opens
   int ww = 0, wh = 0;
   render::parse_size(o.window_size, &ww, &wh);
   std::vector<Action> script;
@@ -766,10 +808,9 @@ int run_view(ViewOptions& o) {
   } else if (ds.cols() == 2 || ds.cols() == 3) {
     y = to_matrix(ds.x);  // already a projection
   } else {
-    y = Matrix(ds.rows(), o.dims, 0.0f);  // replaced by the first live iteration
+    y = Matrix(ds.rows(), o.reduce.dims, 0.0f);  // replaced by the first live iteration
     need_run = true;
   }
-  const uint64_t seed = o.seed.resolve();
   ViewerModel model(std::move(ds), std::move(y));
   render::WindowOptions wo;
   wo.width = ww;
@@ -800,6 +841,7 @@ std::function<int()> setup(CLI::App& sub) {
       "Examples:\n"
       "  prism view vectors.npy --metadata meta.tsv --method umap\n"
       "  prism view vectors.npy --metadata meta.tsv --projection umap3d.npy\n"
+      "  prism view vectors.npy --method tsne --perplexity 50 --dims 3\n"
       "  xvfb-run -a prism view vectors.npy --projection y.npy --script actions.txt\n\n"
       "Script actions (one per line, # comments): wait [N], run, wait-run, stop, rotate YAW [PITCH],\n"
       "zoom FACTOR, pan DX DY, fit, view 2d|3d, color-by COL, label-by COL, point-size PX,\n"
@@ -808,9 +850,7 @@ std::function<int()> setup(CLI::App& sub) {
       "export PATH.csv, screenshot PATH.png, quit. Pixels are window pixels from the top left.");
   o->input.add_to(sub);
   sub.add_option("--projection", o->projection, "A projection to show (n x 2 or n x 3 .npy/.csv/...)");
-  sub.add_option("--method", o->method, "Reduction to run when there is no projection: pca, tsne, umap")
-      ->capture_default_str();
-  sub.add_option("--dims", o->dims, "2 or 3 dimensions for that reduction")->capture_default_str();
+  o->reduce.add_to(sub);  // the reduction Run starts (at once when there is no projection)
   o->seed.add_to(sub);
   sub.add_option("--color-by", o->color_by, "Metadata column to colour by (default: the label column)");
   sub.add_option("--label-by", o->label_by, "Metadata column naming points (default: the label column)");

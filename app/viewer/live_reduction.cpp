@@ -25,6 +25,10 @@ class LiveReduction::Hook : public Progress {
   int64_t positions_every() const override { return 1; }
   void positions(ConstView y) override { o_.publish(y); }
   bool aborted() const override { return o_.stop_; }
+  void warning(std::string_view message) override {
+    std::lock_guard lock(o_.mutex_);
+    o_.status_.warnings.emplace_back(message);
+  }
 
  private:
   LiveReduction& o_;
@@ -65,17 +69,14 @@ void LiveReduction::run(ConstView x, ReduceParams params) {
   const auto t0 = std::chrono::steady_clock::now();
   try {
     PreparedReduction prep = prepare_reduction(x, params, &hook);
-    Reducer& r = *prep.reducer;
-    publish(r.embedding());
-    hook.begin("optimise", r.total_steps());
-    // Stepped here rather than by run_reducer so every step reaches the screen.
-    while (!r.done() && !stop_) {
-      r.step();
-      publish(r.embedding());
-      hook.update(r.steps_done(), (r.steps_done() % 50 == 0) ? r.objective() : std::nan(""));
-    }
+    publish(prep.reducer->embedding());
+    // The CLI's driver: the hook's positions() puts every step on the screen.
+    run_reducer(*prep.reducer, &hook, "optimise", params.method == Method::tsne ? 50 : 0);
     std::lock_guard lock(mutex_);
     status_.stage = stop_ ? "stopped" : "done";
+  } catch (const Interrupted&) {  // Stop before the optimiser started
+    std::lock_guard lock(mutex_);
+    status_.stage = "stopped";
   } catch (const std::exception& e) {
     std::lock_guard lock(mutex_);
     status_.stage = "error";

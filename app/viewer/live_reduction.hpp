@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "prism/matrix.hpp"
 #include "prism/pipeline.hpp"
@@ -38,6 +39,7 @@ class LiveReduction {
     double objective = 0;  ///< NaN when not computed
     double seconds = 0;
     std::string error;     ///< what failed, when stage == "error"
+    std::vector<std::string> warnings;  ///< fallbacks the run took (Progress::warning)
   };
   Status status() const;
 

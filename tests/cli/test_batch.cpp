@@ -167,7 +167,7 @@ TEST(Batch, BadPlansFailBeforeAnyWork) {
   check(replace(good, "\"n_neighbors\"", "\"n_neighbours\""), "bad.json line 5: unknown umap parameter 'n_neighbours'");
   check(replace(good, "\"pca\", \"dims\"", "\"pcb\", \"dims\""), "bad.json line 7: unknown method 'pcb'");
   check(replace(good, "x.npy", "missing.npy"), "bad.json line 3: input 'missing.npy' does not exist");
-  check(replace(good, "\"perplexity\": 20", "\"perplexity\": \"high\""), "line 6: parameter 'perplexity' must be a number");
+  check(replace(good, "\"perplexity\": 20", "\"perplexity\": \"high\""), "line 6: tsne parameter perplexity: got 'high', expected a number > 0");
   check(replace(good, "\"seeds\": [3],", "\"seeds\": [3]"), "bad.json line 10: not valid JSON");
   check(replace(good, "\"dims\": 2,", "\"dims\": 4,"), "line 6: dims must be 2 or 3");
 }

@@ -143,7 +143,7 @@ TEST_P(GpuTsne, FaithfulAsCpuAndReproducible) {
   TsneParams p;
   p.dims = dims;
   p.init = Init::random;
-  p.n_iter = 750;
+  p.max_iter = 750;
   p.seed = 9;
   const KnnGraph g = knn_exact_cpu(b.x, 90, Metric::euclidean);
   p.backend = Backend::cuda;

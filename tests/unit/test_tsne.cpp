@@ -43,6 +43,20 @@ KnnGraph brute_knn(const Matrix& x, int k) {
   return g;
 }
 
+// A graph of n points made by repeating g's rows (only its size matters).
+KnnGraph make_graph_of_size(const KnnGraph& g, int64_t n) {
+  KnnGraph out;
+  out.n = n;
+  out.k = g.k;
+  for (int64_t i = 0; i < n; ++i)
+    for (int j = 0; j < g.k; ++j) {
+      const int64_t r = i % g.n;
+      out.indices.push_back(static_cast<int32_t>((i - r) + g.indices[r * g.k + j]) % static_cast<int32_t>(n));
+      out.distances.push_back(g.distances[r * g.k + j]);
+    }
+  return out;
+}
+
 // Exact KL(P || Q) in double over all pairs.
 double exact_kl(const SparseP& p, const std::vector<double>& y, int dims) {
   const int64_t n = p.n;
@@ -365,7 +379,7 @@ TEST_P(TsneBlobs, SeparatesClustersAndKlDecreases) {
   // After early exaggeration KL decreases at every checkpoint.
   double previous = kl0;
   for (const auto& [step, kl] : progress.values) {
-    if (step > par.exaggeration_iter) {
+    if (step > par.early_exaggeration_iter) {
         EXPECT_LT(kl, previous) << "step " << step;
       }
     previous = kl;
@@ -396,8 +410,8 @@ TEST(TsneCpu, SameSeedSameEmbeddingForAnyThreadCount) {
   par.perplexity = 5;
   par.init = Init::random;
   par.seed = 42;
-  par.n_iter = 40;
-  par.exaggeration_iter = 20;
+  par.max_iter = 40;
+  par.early_exaggeration_iter = 20;
   const int threads = omp_get_max_threads();
   auto run = [&](int nthreads, uint64_t seed) {
     omp_set_num_threads(nthreads);
@@ -470,6 +484,48 @@ TEST(TsneCpu, PcaInitIsRescaledToTinyStd) {
   const double s = 1e-4 / std::sqrt(var0);
   for (int64_t i = 0; i < 200; ++i)
     for (int d = 0; d < 2; ++d) ASSERT_NEAR(y(i, d), (initial(i, d) - m[d]) * s, 1e-9) << i;
+}
+
+TEST(TsnePlan, ScheduleLearningRateAndChecks) {
+  const auto blobs = test::make_blobs(400, 6, 3, 2);
+  const KnnGraph g = brute_knn(blobs.x, 30);
+  TsneParams par;
+  par.perplexity = 10;
+  par.init = Init::random;
+  const TsnePlan plan = plan_tsne(g, nullptr, par);
+  EXPECT_DOUBLE_EQ(plan.params.learning_rate, 50.0);  // max(400 / 12, 50)
+  EXPECT_EQ(plan.initial.size(), 800u);
+  EXPECT_DOUBLE_EQ(plan.exaggeration(249), 12.0);
+  EXPECT_DOUBLE_EQ(plan.exaggeration(250), 1.0);
+  EXPECT_DOUBLE_EQ(plan.momentum(0), 0.5);
+  EXPECT_DOUBLE_EQ(plan.momentum(250), 0.8);
+  EXPECT_FALSE(plan.restarts_momentum(249));
+  EXPECT_TRUE(plan.restarts_momentum(250));
+  par.early_exaggeration_iter = 0;
+  EXPECT_FALSE(plan_tsne(g, nullptr, par).restarts_momentum(0));
+  EXPECT_DOUBLE_EQ(plan_tsne(make_graph_of_size(g, 12000), nullptr, par).params.learning_rate, 1000.0);
+  // The kNN graph's k, and perplexity checked against N before any graph exists.
+  EXPECT_EQ(tsne_neighbors(par, 400), 30);
+  EXPECT_EQ(tsne_neighbors(par, 20), 19);
+  par.perplexity = 200;
+  EXPECT_THROW(check_tsne_params(par, 400), InputError);
+  par.perplexity = 0;
+  try {
+    check_tsne_params(par, 400);
+    FAIL() << "perplexity 0 accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("perplexity"), std::string::npos) << e.what();
+  }
+  // A NaN or negative distance is refused with its row, as on every backend.
+  par.perplexity = 10;
+  KnnGraph bad = g;
+  bad.distances[30 * 5 + 2] = -1.0f;
+  try {
+    plan_tsne(bad, nullptr, par);
+    FAIL() << "a negative distance was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("row 5 distance 2"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

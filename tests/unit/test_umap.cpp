@@ -109,8 +109,8 @@ TEST(UmapFuzzy, SmoothKnnDistHitsLog2K) {
   for (int k : {5, 15, 30}) {
     const KnnGraph g = naive_knn(blobs.x, k);
     std::vector<float> sigma(g.n), rho(g.n), w(g.n * k);
-    umap_detail::smooth_knn_dist(g.distances.data(), g.n, k, 1.0, sigma.data(), rho.data());
-    umap_detail::membership_strengths(g.indices.data(), g.distances.data(), g.n, k, sigma.data(),
+    umap::smooth_knn_dist(g.distances.data(), g.n, k, 1.0, sigma.data(), rho.data());
+    umap::membership_strengths(g.indices.data(), g.distances.data(), g.n, k, sigma.data(),
                                       rho.data(), w.data());
     for (int64_t i = 0; i < g.n; ++i) {
       double sum = 0;
@@ -133,8 +133,8 @@ TEST(UmapFuzzy, GraphIsTheFuzzyUnionOfANaiveDenseOracle) {
   const KnnGraph knn = naive_knn(blobs.x, k);
   const int64_t n = knn.n;
   std::vector<float> sigma(n), rho(n), w(n * k);
-  umap_detail::smooth_knn_dist(knn.distances.data(), n, k, 1.0, sigma.data(), rho.data());
-  umap_detail::membership_strengths(knn.indices.data(), knn.distances.data(), n, k, sigma.data(),
+  umap::smooth_knn_dist(knn.distances.data(), n, k, 1.0, sigma.data(), rho.data());
+  umap::membership_strengths(knn.indices.data(), knn.distances.data(), n, k, sigma.data(),
                                     rho.data(), w.data());
   std::vector<double> dense(n * n, 0.0);
   for (int64_t i = 0; i < n; ++i)
@@ -187,7 +187,7 @@ TEST(UmapInit, SpectralSeparatesTwoDisconnectedBlobs) {
   const FuzzyGraph g = umap_fuzzy_graph(knn, UmapParams{});
   for (int dims : {2, 3}) {
     Matrix y;
-    ASSERT_TRUE(umap_detail::spectral_layout(g, dims, 0, y));
+    ASSERT_TRUE(umap_spectral_layout_cpu(g, dims, 0, y));
     ASSERT_TRUE(all_finite(y));
     // Two components sit at +-e1 with half the centre distance each: they
     // cannot overlap along the first axis.
@@ -219,7 +219,7 @@ TEST(UmapInit, SpectralOfOneComponentIsTheLaplacianEigenbasis) {
   const auto blobs = test::make_blobs(1500, 6, 3, 9, 0.7f);
   const FuzzyGraph g = umap_fuzzy_graph(naive_knn(blobs.x, 15), UmapParams{});
   Matrix y;
-  ASSERT_TRUE(umap_detail::spectral_layout(g, 2, 0, y));
+  ASSERT_TRUE(umap_spectral_layout_cpu(g, 2, 0, y));
   std::vector<double> deg(g.n, 0);
   double deg_total = 0;
   for (int64_t i = 0; i < g.n; ++i) {

@@ -1,6 +1,7 @@
 #pragma once
 // Errors thrown by Prism's library code. Only app/ turns them into exit codes:
-// InputError -> 2 (bad input or usage), RuntimeError -> 3 (runtime failure).
+// InputError -> 2 (bad input or usage), RuntimeError -> 3 (runtime failure),
+// Interrupted -> 130 (the user stopped it).
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -16,14 +17,16 @@ std::string cat(Args&&... args) {
   return s.str();
 }
 
-enum class ErrorKind { input, runtime };
+enum class ErrorKind { input, runtime, interrupted };
 
 class Error : public std::runtime_error {
  public:
   Error(ErrorKind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
   ErrorKind kind() const noexcept { return kind_; }
-  /// Exit code the command line maps this error to.
-  int exit_code() const noexcept { return kind_ == ErrorKind::input ? 2 : 3; }
+  /// Exit code the command line maps this error to (130: interrupted, as a shell reports SIGINT).
+  int exit_code() const noexcept {
+    return kind_ == ErrorKind::input ? 2 : kind_ == ErrorKind::interrupted ? 130 : 3;
+  }
 
  private:
   ErrorKind kind_;
@@ -39,6 +42,12 @@ class InputError : public Error {
 class RuntimeError : public Error {
  public:
   explicit RuntimeError(const std::string& what) : Error(ErrorKind::runtime, what) {}
+};
+
+/// The caller asked the work to stop (Ctrl-C, the viewer's Stop button).
+class Interrupted : public Error {
+ public:
+  Interrupted() : Error(ErrorKind::interrupted, "interrupted") {}
 };
 
 }  // namespace prism

@@ -51,10 +51,6 @@ struct KnnGraph {
   const float* dists(int64_t i) const { return distances.data() + i * k; }
 };
 
-/// Whether build_knn takes the exact path for n rows with these parameters
-/// (KnnMode::automatic decides by n and k; see KnnParams::mode).
-bool knn_uses_exact(const KnnParams& params, int64_t n);
-
 /// The kNN graph of x's rows among themselves (each point excluded from its own list).
 KnnGraph build_knn(ConstView x, const KnnParams& params, Progress* progress = nullptr);
 

@@ -1,6 +1,7 @@
 #pragma once
 // Principal component analysis: centred, to any k <= D, optional whitening.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "prism/backend.hpp"
@@ -14,6 +15,9 @@ enum class PcaSolver {
   full,        ///< covariance (D x D) + LAPACK symmetric eigensolver
   randomized,  ///< Halko et al. randomized range finder with power iterations
 };
+
+PcaSolver parse_pca_solver(const std::string& s);  ///< "auto" | "full" | "randomized"
+const char* to_string(PcaSolver s);
 
 struct PcaParams {
   int dims = 3;                       ///< components kept, 1..D

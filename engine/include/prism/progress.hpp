@@ -5,6 +5,7 @@
 #include <limits>
 #include <string_view>
 
+#include "prism/error.hpp"
 #include "prism/matrix.hpp"
 
 namespace prism {
@@ -26,8 +27,12 @@ class Progress {
   /// The current embedding (n rows, dims columns); valid only during the call.
   virtual void positions(ConstView y) {}
   /// True once the caller wants the work to stop; optimisers check it between steps
-  /// and return the embedding they have.
+  /// and return the embedding they have; long stages without an embedding to
+  /// return (kNN, PCA, initialisation) throw Interrupted (ProgressScope::check).
   virtual bool aborted() const { return false; }
+  /// Something the user should know that is not an error (a fallback taken).
+  /// The command line prints it unless --quiet; reports also record it.
+  virtual void warning(std::string_view message) {}
 };
 
 /// Shortcut for code given an optional Progress*.
@@ -43,6 +48,11 @@ class ProgressScope {
     if (p_) p_->update(done, value);
   }
   bool aborted() const { return p_ && p_->aborted(); }
+  /// Throws Interrupted when the caller asked to stop: for stages that have
+  /// nothing partial to hand back.
+  void check() const {
+    if (aborted()) throw Interrupted();
+  }
   ProgressScope(const ProgressScope&) = delete;
   ProgressScope& operator=(const ProgressScope&) = delete;
 

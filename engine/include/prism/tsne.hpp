@@ -3,6 +3,7 @@
 // openTSNE / Kobak & Berens 2019). Stages: perplexity calibration, P
 // symmetrisation, attractive forces, tree build, repulsive forces, update.
 #include <memory>
+#include <vector>
 
 #include "prism/knn.hpp"
 #include "prism/reducer.hpp"
@@ -11,13 +12,13 @@ namespace prism {
 
 struct TsneParams {
   int dims = 2;                     ///< 2 or 3
-  double perplexity = 30.0;         ///< the kNN graph should have k = 3 * perplexity
-  double theta = 0.5;               ///< Barnes-Hut accuracy (0: exact repulsion)
-  int n_iter = 1000;                ///< iterations in all, early exaggeration included
-  int exaggeration_iter = 250;      ///< iterations with early exaggeration
+  double perplexity = 30.0;         ///< the kNN graph has k = min(N - 1, ceil(3 * perplexity))
+  double theta = 0.5;               ///< Barnes-Hut angle (scikit-learn's `angle`; 0: exact repulsion)
+  int max_iter = 1000;              ///< iterations in all, early exaggeration included
+  int early_exaggeration_iter = 250;  ///< iterations with early exaggeration
   double early_exaggeration = 12.0;
   double learning_rate = 0.0;       ///< 0: auto = max(N / early_exaggeration, 50)
-  double momentum = 0.5;            ///< during early exaggeration
+  double initial_momentum = 0.5;    ///< during early exaggeration
   double final_momentum = 0.8;      ///< afterwards
   double min_gain = 0.01;           ///< delta-bar-delta gains never go below this
   Init init = Init::pca;            ///< pca (scaled to std 1e-4) or random
@@ -26,13 +27,57 @@ struct TsneParams {
   Backend backend = Backend::automatic;
 };
 
-/// Builds a t-SNE reducer from the input's kNN graph. `initial` (n x dims)
-/// is the starting layout for Init::pca (rescaled inside so that its first
-/// column has std 1e-4); nullptr with Init::random draws one from the seed.
+/// Checks the parameters for a data set of n points before any work is done
+/// (the pipeline calls it before building the kNN graph); throws InputError
+/// saying which parameter is wrong and what it must be.
+void check_tsne_params(const TsneParams& params, int64_t n);
+
+/// The kNN graph's k for t-SNE on n points: min(n - 1, ceil(3 * perplexity)).
+int tsne_neighbors(const TsneParams& params, int64_t n);
+
+/// What every backend executes, decided once: the checked parameters with the
+/// automatic values resolved, the initial layout and the optimisation schedule
+/// (openTSNE / Kobak & Berens 2019: early exaggeration with momentum 0.5, then
+/// exaggeration 1 with momentum 0.8, the momentum buffer restarting between
+/// the phases, the gains kept).
+struct TsnePlan {
+  TsneParams params;            ///< checked; learning_rate resolved (> 0)
+  int64_t n = 0;                ///< points
+  /// n x dims (point i, coordinate d at [i * dims + d]) in the caller's
+  /// numbering, centred: init pca is the given layout scaled so its first
+  /// column has std 1e-4; init random is N(0, 1e-4^2) from the seed, one
+  /// counter-based stream per point.
+  std::vector<double> initial;
+
+  int dims() const { return params.dims; }
+  double exaggeration(int64_t iter) const {
+    return iter < params.early_exaggeration_iter ? params.early_exaggeration : 1.0;
+  }
+  double momentum(int64_t iter) const {
+    return iter < params.early_exaggeration_iter ? params.initial_momentum : params.final_momentum;
+  }
+  /// True for the first iteration after early exaggeration: the momentum
+  /// (update) buffer is zeroed before it.
+  bool restarts_momentum(int64_t iter) const {
+    return iter == params.early_exaggeration_iter && iter > 0;
+  }
+};
+
+/// Checks the graph (every neighbour another point, every distance finite and
+/// >= 0: NaN or negative distances are an InputError on every backend) and
+/// the parameters, resolves the learning rate and makes the initial layout.
+/// `initial` (n x dims) is required for Init::pca and ignored for Init::random.
+TsnePlan plan_tsne(const KnnGraph& graph, const Matrix* initial, const TsneParams& params);
+
+/// The reducer that executes `plan` on plan.params.backend (automatic: CUDA
+/// when present). `graph` gives the affinities P (computed on that backend).
+std::unique_ptr<Reducer> make_tsne(const KnnGraph& graph, const TsnePlan& plan);
+/// The CPU reducer.
+std::unique_ptr<Reducer> make_tsne_cpu(const KnnGraph& graph, const TsnePlan& plan);
+
+/// plan_tsne + make_tsne / make_tsne_cpu.
 std::unique_ptr<Reducer> make_tsne(const KnnGraph& graph, const Matrix* initial,
                                    const TsneParams& params);
-
-/// The CPU implementation (what make_tsne returns for Backend::cpu).
 std::unique_ptr<Reducer> make_tsne_cpu(const KnnGraph& graph, const Matrix* initial,
                                        const TsneParams& params);
 

@@ -10,16 +10,6 @@
 
 namespace prism {
 
-bool knn_uses_exact(const KnnParams& p, int64_t n) {
-  // NN-descent's work grows with the square of its candidate lists (about
-  // k + min(k, 64)), brute force with N: for large k on moderate N (t-SNE's
-  // k = 90 on 70k points) exact search is the faster one.
-  const int64_t lists = p.k + std::min(p.k, 64);
-  const bool approx = p.mode == KnnMode::approx ||
-                      (p.mode == KnnMode::automatic && n >= p.approx_threshold && n > 8 * lists * lists);
-  return !approx;
-}
-
 KnnGraph build_knn(ConstView x, const KnnParams& p, Progress* progress) {
   PRISM_EXPECTS(p.k >= 1 && p.k <= 1000, "k must be between 1 and 1000, got ", p.k);
   PRISM_EXPECTS(x.rows >= 2, "need at least 2 rows for a kNN graph, got ", x.rows);

@@ -8,13 +8,17 @@
 
 namespace prism {
 
-std::unique_ptr<Reducer> make_tsne(const KnnGraph& g, const Matrix* initial, const TsneParams& p) {
+std::unique_ptr<Reducer> make_tsne(const KnnGraph& g, const TsnePlan& plan) {
 #ifdef PRISM_HAVE_CUDA
-  if (resolve_backend(p.backend) == Backend::cuda) return cuda::make_tsne(g, initial, p);
+  if (resolve_backend(plan.params.backend) == Backend::cuda) return cuda::make_tsne(g, plan);
 #else
-  resolve_backend(p.backend);
+  resolve_backend(plan.params.backend);
 #endif
-  return make_tsne_cpu(g, initial, p);
+  return make_tsne_cpu(g, plan);
+}
+
+std::unique_ptr<Reducer> make_tsne(const KnnGraph& graph, const Matrix* initial, const TsneParams& params) {
+  return make_tsne(graph, plan_tsne(graph, initial, params));
 }
 
 }  // namespace prism

@@ -8,13 +8,27 @@
 
 namespace prism {
 
-std::unique_ptr<Reducer> make_umap(const KnnGraph& g, const Matrix* initial, const UmapParams& p) {
+UmapPlan plan_umap(const KnnGraph& graph, const Matrix* initial, const UmapParams& params) {
 #ifdef PRISM_HAVE_CUDA
-  if (resolve_backend(p.backend) == Backend::cuda) return cuda::make_umap(g, initial, p);
+  if (resolve_backend(params.backend) == Backend::cuda)
+    return make_umap_plan(graph, initial, params, cuda::umap_spectral_layout);
 #else
-  resolve_backend(p.backend);
+  resolve_backend(params.backend);
 #endif
-  return make_umap_cpu(g, initial, p);
+  return make_umap_plan(graph, initial, params, umap_spectral_layout_cpu);
+}
+
+std::unique_ptr<Reducer> make_umap(UmapPlan plan) {
+#ifdef PRISM_HAVE_CUDA
+  if (resolve_backend(plan.params.backend) == Backend::cuda) return cuda::make_umap(std::move(plan));
+#else
+  resolve_backend(plan.params.backend);
+#endif
+  return make_umap_cpu(std::move(plan));
+}
+
+std::unique_ptr<Reducer> make_umap(const KnnGraph& graph, const Matrix* initial, const UmapParams& params) {
+  return make_umap(plan_umap(graph, initial, params));
 }
 
 }  // namespace prism

@@ -35,6 +35,8 @@ const std::pair<const char*, Method> kMethods[] = {
     {"pca", Method::pca}, {"tsne", Method::tsne}, {"umap", Method::umap}};
 const std::pair<const char*, Init> kInits[] = {
     {"pca", Init::pca}, {"random", Init::random}, {"spectral", Init::spectral}};
+const std::pair<const char*, PcaSolver> kPcaSolvers[] = {
+    {"auto", PcaSolver::automatic}, {"full", PcaSolver::full}, {"randomized", PcaSolver::randomized}};
 const std::pair<const char*, Format> kFormats[] = {
     {"auto", Format::automatic}, {"npy", Format::npy},     {"fvecs", Format::fvecs},
     {"bvecs", Format::bvecs},    {"word2vec", Format::word2vec}, {"text", Format::text},
@@ -52,6 +54,8 @@ Method parse_method(const std::string& s) { return parse_enum(s, kMethods, "meth
 const char* to_string(Method m) { return enum_name(m, kMethods); }
 Init parse_init(const std::string& s) { return parse_enum(s, kInits, "init"); }
 const char* to_string(Init i) { return enum_name(i, kInits); }
+PcaSolver parse_pca_solver(const std::string& s) { return parse_enum(s, kPcaSolvers, "PCA solver"); }
+const char* to_string(PcaSolver s) { return enum_name(s, kPcaSolvers); }
 Format parse_format(const std::string& s) { return parse_enum(s, kFormats, "format"); }
 const char* to_string(Format f) { return enum_name(f, kFormats); }
 

@@ -44,12 +44,39 @@ Matrix pca_layout(ConstView x, int dims, Backend backend, uint64_t seed, Progres
 
 }  // namespace
 
-PreparedReduction prepare_reduction(ConstView x, const ReduceParams& params, Progress* progress) {
+void check_reduce_params(const ReduceParams& params, int64_t n, int64_t d) {
   PRISM_EXPECTS(params.dims >= 1, "dims must be at least 1, got ", params.dims);
-  PRISM_EXPECTS(x.rows >= 2, "need at least 2 rows to reduce, got ", x.rows);
+  PRISM_EXPECTS(n >= 2, "need at least 2 rows to reduce, got ", n);
+  switch (params.method) {
+    case Method::pca:
+      PRISM_EXPECTS(params.dims <= d, "PCA to ", params.dims, " dimensions needs D >= ", params.dims,
+                    ", got D = ", d);
+      break;
+    case Method::tsne: {
+      TsneParams tp = params.tsne;
+      tp.dims = params.dims;
+      check_tsne_params(tp, n);
+      break;
+    }
+    case Method::umap: {
+      UmapParams up = params.umap;
+      up.dims = params.dims;
+      check_umap_params(up, n);
+      break;
+    }
+  }
+}
+
+PreparedReduction prepare_reduction(ConstView x, const ReduceParams& params, Progress* progress) {
+  check_reduce_params(params, x.rows, x.cols);
   PreparedReduction out;
-  out.backend = resolve_backend(params.backend);
-  const Backend backend = out.backend;
+  RunRecord& record = out.record;
+  record.backend = resolve_backend(params.backend);
+  const Backend backend = record.backend;
+  auto warn = [&](const std::string& message) {
+    record.warnings.push_back(message);
+    if (progress) progress->warning(message);
+  };
 
   if (params.method == Method::pca) {
     auto t0 = Clock::now();
@@ -57,7 +84,6 @@ PreparedReduction prepare_reduction(ConstView x, const ReduceParams& params, Pro
     pp.dims = params.dims;
     pp.backend = backend;
     pp.seed = params.seed;
-    PRISM_EXPECTS(pp.dims <= x.cols, "PCA to ", pp.dims, " dimensions needs D >= ", pp.dims, ", got D = ", x.cols);
     const PcaModel model = fit_pca(x, pp, progress);
     out.reducer = std::make_unique<PcaReducer>(model.transform(x), backend);
     out.times.init = since(t0);
@@ -78,9 +104,11 @@ PreparedReduction prepare_reduction(ConstView x, const ReduceParams& params, Pro
       unit = normalised_rows(x);
       data = unit.view();
       metric = Metric::euclidean;
+      record.normalised = true;
     }
     reduced = pca_layout(data, pre_dims, backend, params.seed, progress);
     data = reduced.view();
+    record.pca_dims = pre_dims;
   }
   out.times.preprocess = since(t0);
 
@@ -90,32 +118,40 @@ PreparedReduction prepare_reduction(ConstView x, const ReduceParams& params, Pro
   kp.mode = params.knn_mode;
   kp.seed = params.seed;
   kp.backend = backend;
-  kp.k = tsne ? static_cast<int>(std::min<double>(x.rows - 1, std::ceil(3 * params.tsne.perplexity)))
-              : std::min<int>(params.umap.n_neighbors, static_cast<int>(x.rows - 1));
-  PRISM_EXPECTS(kp.k >= 1, "too few rows (", x.rows, ") for a neighbour graph");
+  kp.k = tsne ? tsne_neighbors(params.tsne, x.rows) : umap_neighbors(params.umap, x.rows);
   const KnnGraph graph = build_knn(data, kp, progress);
   out.times.knn = since(t0);
+  record.knn_k = graph.k;
+  record.knn_exact = resolve_knn_mode(data.rows, kp) == KnnMode::exact;
 
   t0 = Clock::now();
   const Init init = tsne ? params.tsne.init : params.umap.init;
   Matrix initial;
-  if (init == Init::pca) initial = pca_layout(data, params.dims, backend, params.seed, nullptr);
-  const Matrix* init_ptr = init == Init::pca ? &initial : nullptr;
+  // UMAP's spectral start falls back to PCA when the eigensolver fails.
+  const bool want_pca = init == Init::pca;
+  if (want_pca) initial = pca_layout(data, params.dims, backend, params.seed, nullptr);
+  const Matrix* init_ptr = want_pca ? &initial : nullptr;
   if (tsne) {
     TsneParams tp = params.tsne;
     tp.dims = params.dims;
     tp.seed = params.seed;
     tp.backend = backend;
-    PRISM_EXPECTS(tp.init != Init::spectral, "t-SNE init must be pca or random (spectral is UMAP's)");
-    PRISM_EXPECTS(tp.perplexity > 0 && 3 * tp.perplexity < x.rows, "perplexity ", tp.perplexity,
-                  " is too large for ", x.rows, " points (needs 3 * perplexity < N)");
-    out.reducer = make_tsne(graph, init_ptr, tp);
+    const TsnePlan plan = plan_tsne(graph, init_ptr, tp);
+    record.init = plan.params.init;
+    record.n_epochs = plan.params.max_iter;
+    record.learning_rate = plan.params.learning_rate;
+    out.reducer = make_tsne(graph, plan);
   } else {
     UmapParams up = params.umap;
     up.dims = params.dims;
     up.seed = params.seed;
     up.backend = backend;
-    out.reducer = make_umap(graph, init_ptr, up);
+    UmapPlan plan = plan_umap(graph, init_ptr, up);
+    record.init = plan.init_used;
+    record.n_epochs = plan.params.n_epochs;
+    record.learning_rate = plan.params.learning_rate;
+    if (!plan.warning.empty()) warn(plan.warning);
+    out.reducer = make_umap(std::move(plan));
   }
   out.times.init = since(t0);
   return out;
@@ -125,7 +161,7 @@ Projection reduce(ConstView x, const ReduceParams& params, Progress* progress) {
   PreparedReduction prep = prepare_reduction(x, params, progress);
   Projection out;
   out.times = prep.times;
-  out.backend = prep.backend;
+  out.record = std::move(prep.record);
   const auto t0 = Clock::now();
   run_reducer(*prep.reducer, progress, "optimise", params.method == Method::tsne ? 50 : 0);
   out.times.optimise = since(t0);

@@ -28,32 +28,11 @@ double row_entropy(const double* delta, int k, double beta, double* p) {
   return std::log(sum) + beta * weighted;
 }
 
-void check_graph(const KnnGraph& g) {
-  PRISM_EXPECTS(g.n >= 2, "t-SNE needs at least 2 points, got ", g.n);
-  PRISM_EXPECTS(g.k >= 1, "t-SNE needs a kNN graph with k >= 1, got k = ", g.k);
-  PRISM_EXPECTS(g.n <= std::numeric_limits<int32_t>::max(), "t-SNE supports at most 2^31 - 1 points, got ", g.n);
-  const int64_t nk = checked_mul(g.n, g.k);
-  PRISM_EXPECTS(static_cast<int64_t>(g.indices.size()) == nk &&
-                    static_cast<int64_t>(g.distances.size()) == nk,
-                "kNN graph arrays hold ", g.indices.size(), " indices and ", g.distances.size(),
-                " distances, expected n * k = ", nk);
-  for (int64_t i = 0; i < g.n; ++i) {
-    const int32_t* nb = g.neighbors(i);
-    const float* d = g.dists(i);
-    for (int j = 0; j < g.k; ++j) {
-      PRISM_EXPECTS(nb[j] >= 0 && nb[j] < g.n && nb[j] != i, "kNN graph row ", i, " neighbour ", j,
-                    " is ", nb[j], ": must be another point in [0, ", g.n, ")");
-      PRISM_EXPECTS(std::isfinite(d[j]) && d[j] >= 0, "kNN graph row ", i, " distance ", j, " is ",
-                    d[j], ": distances must be finite and >= 0");
-    }
-  }
-}
-
 }  // namespace
 
 ConditionalP calibrate_perplexity(const KnnGraph& g, double perplexity) {
   PRISM_EXPECTS(perplexity > 0 && std::isfinite(perplexity), "perplexity must be > 0, got ", perplexity);
-  check_graph(g);
+  check_knn_graph(g, "t-SNE");
   const int k = g.k;
   ConditionalP c{g.n, k, std::vector<double>(static_cast<size_t>(g.n) * k), std::vector<double>(g.n)};
   // The entropy can at most be log(k) (uniform row): beyond that no beta fits.

@@ -7,7 +7,7 @@
 
 #include "umap_internal.hpp"
 
-namespace prism::umap_detail {
+namespace prism::umap {
 
 namespace {
 // umap-learn's constants (umap/umap_.py).
@@ -102,11 +102,12 @@ void membership_strengths(const int32_t* indices, const float* dists, int64_t n,
   }
 }
 
-}  // namespace prism::umap_detail
+}  // namespace prism::umap
 
 namespace prism {
 
 FuzzyGraph umap_prune_graph(const FuzzyGraph& g, int n_epochs) {
+  PRISM_CHECK(n_epochs > 0, "n_epochs = ", n_epochs);
   float vmax = 0;
   for (float v : g.val) vmax = std::max(vmax, v);
   const float cut = vmax / static_cast<float>(n_epochs);
@@ -133,7 +134,6 @@ FuzzyGraph umap_prune_graph(const FuzzyGraph& g, int n_epochs) {
 }
 
 FuzzyGraph umap_fuzzy_graph(const KnnGraph& graph, const UmapParams& params) {
-  using namespace umap_detail;
   const int64_t n = graph.n;
   PRISM_EXPECTS(n >= 2, "UMAP needs at least 2 points, got ", n);
   PRISM_EXPECTS(graph.k >= 1, "UMAP needs a kNN graph with k >= 1");
@@ -165,8 +165,8 @@ FuzzyGraph umap_fuzzy_graph(const KnnGraph& graph, const UmapParams& params) {
   }
 
   std::vector<float> sigma(n), rho(n), w(static_cast<size_t>(n) * k);
-  smooth_knn_dist(dp, n, k, params.local_connectivity, sigma.data(), rho.data());
-  membership_strengths(ip, dp, n, k, sigma.data(), rho.data(), w.data());
+  umap::smooth_knn_dist(dp, n, k, params.local_connectivity, sigma.data(), rho.data());
+  umap::membership_strengths(ip, dp, n, k, sigma.data(), rho.data(), w.data());
 
   // Checked before the parallel loops: an exception must not leave an OpenMP region.
   for (int64_t e = 0; e < n * k; ++e)

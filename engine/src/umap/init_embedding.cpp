@@ -6,12 +6,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <iostream>
 #include <numeric>
 
 #include "umap_internal.hpp"
 
-namespace prism::umap_detail {
+namespace prism::umap {
 
 namespace {
 
@@ -156,9 +155,12 @@ bool component_eigenvectors(const Component& c, int dims, Eigen::MatrixXd& vecs)
 
 }  // namespace
 
-void warn(const std::string& message) { std::cerr << "prism: warning: " << message << std::endl; }
+}  // namespace prism::umap
 
-bool spectral_layout(const FuzzyGraph& g, int dims, uint64_t seed, Matrix& out) {
+namespace prism {
+
+bool umap_spectral_layout_cpu(const FuzzyGraph& g, int dims, uint64_t seed, Matrix& out) {
+  using namespace umap;
   const auto comps = connected_components(g);
   const int64_t nc = static_cast<int64_t>(comps.size());
   out = Matrix(g.n, dims);
@@ -223,6 +225,10 @@ bool spectral_layout(const FuzzyGraph& g, int dims, uint64_t seed, Matrix& out) 
   return true;
 }
 
+}  // namespace prism
+
+namespace prism::umap {
+
 void noisy_scale_coords(Matrix& y, uint64_t seed, double max_coord, double noise) {
   float vmax = 0;
   for (float v : y.storage()) vmax = std::max(vmax, std::abs(v));
@@ -259,37 +265,4 @@ void rescale_to_box(Matrix& y) {
   }
 }
 
-Matrix initial_layout(const FuzzyGraph& g, const Matrix* initial, const UmapParams& p) {
-  Matrix y;
-  auto from_initial = [&] {
-    PRISM_EXPECTS(initial->rows() == g.n && initial->cols() == p.dims, "UMAP initial layout is ",
-                  initial->rows(), " x ", initial->cols(), ", expected ", g.n, " x ", p.dims);
-    y = *initial;
-    noisy_scale_coords(y, p.seed);
-  };
-  switch (p.init) {
-    case Init::spectral:
-      if (spectral_layout(g, p.dims, p.seed, y)) {
-        noisy_scale_coords(y, p.seed);
-      } else if (initial) {
-        warn("UMAP spectral initialisation failed (eigensolver did not converge); using PCA");
-        from_initial();
-      } else {
-        warn("UMAP spectral initialisation failed (eigensolver did not converge); using random");
-        y = random_layout(g.n, p.dims, p.seed);
-      }
-      break;
-    case Init::pca:
-      PRISM_EXPECTS(initial != nullptr,
-                    "UMAP init=pca needs the PCA layout of the input (initial is null)");
-      from_initial();
-      break;
-    case Init::random:
-      y = random_layout(g.n, p.dims, p.seed);
-      break;
-  }
-  rescale_to_box(y);
-  return y;
-}
-
-}  // namespace prism::umap_detail
+}  // namespace prism::umap

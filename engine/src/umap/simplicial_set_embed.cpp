@@ -7,7 +7,7 @@
 // place and in edge order. With several threads each owns a static range of
 // head points and moves a private copy of the layout in place (its own points,
 // and the tails it pulls); the copies are merged a few times per epoch in a
-// fixed order (Layout::epoch). Random numbers come from one stream per (seed,
+// fixed order (SgdState::epoch). Random numbers come from one stream per (seed,
 // epoch, head point). No thread reads what another writes, so a fixed seed and
 // thread count give the same embedding bit for bit.
 #include <omp.h>
@@ -19,43 +19,27 @@
 #include <bit>
 #include <cmath>
 
+#include "umap/fast_pow.hpp"
 #include "umap_internal.hpp"
 
-namespace prism::umap_detail {
+namespace prism::umap {
 
-std::vector<float> make_epochs_per_sample(const std::vector<float>& weights, int n_epochs) {
-  std::vector<float> out(weights.size(), -1.0f);
-  float wmax = 0;
-  for (float w : weights) wmax = std::max(wmax, w);
-  if (wmax <= 0) return out;
-  for (size_t e = 0; e < weights.size(); ++e) {
-    const double n_samples = static_cast<double>(n_epochs) * (weights[e] / wmax);
-    if (n_samples > 0) out[e] = static_cast<float>(n_epochs / n_samples);
-  }
-  return out;
-}
-
-void Layout::init(const std::vector<int64_t>& rp, const std::vector<int32_t>& cols,
-                  const std::vector<float>& weights, int64_t n_tail_points, int dims_,
-                  int negative_sample_rate, int n_epochs_) {
+SgdState::SgdState(std::vector<int64_t> rp, std::vector<int32_t> cols, UmapSchedule schedule,
+                   int64_t n_tail_points, int dims_)
+    : n_head(static_cast<int64_t>(rp.size()) - 1),
+      n_tail(n_tail_points),
+      dims(dims_),
+      row_ptr(std::move(rp)),
+      col(std::move(cols)),
+      clock(std::move(schedule)) {
   // The vectorised negative sampling gathers with 32-bit offsets.
   PRISM_EXPECTS(checked_mul(n_tail_points, dims_) < (int64_t{1} << 31),
                 "UMAP supports up to 2^31 embedding coordinates");
-  n_head = static_cast<int64_t>(rp.size()) - 1;
-  n_tail = n_tail_points;
-  dims = dims_;
-  n_epochs = n_epochs_;
-  row_ptr = rp;
-  col = cols;
-  epochs_per_sample = make_epochs_per_sample(weights, n_epochs);
-  epoch_of_next_sample = epochs_per_sample;
-  epochs_per_negative_sample.resize(epochs_per_sample.size());
-  // negative_sample_rate 0: the clock never fires (infinite period).
-  for (size_t e = 0; e < epochs_per_sample.size(); ++e)
-    epochs_per_negative_sample[e] = negative_sample_rate > 0
-                                        ? epochs_per_sample[e] / negative_sample_rate
-                                        : std::numeric_limits<float>::infinity();
-  epoch_of_next_negative_sample = epochs_per_negative_sample;
+  PRISM_CHECK(clock.epochs_per_sample.size() == col.size() &&
+                  clock.epochs_per_negative_sample.size() == col.size(),
+              "schedule for ", clock.epochs_per_sample.size(), " edges, graph of ", col.size());
+  epoch_of_next_sample = clock.epochs_per_sample;
+  epoch_of_next_negative_sample = clock.epochs_per_negative_sample;
 }
 
 namespace {
@@ -67,28 +51,6 @@ constexpr int64_t kParallelEdges = 100000;
 constexpr int kSubSteps = 4;
 
 inline float clip4(float v) { return v > 4.0f ? 4.0f : (v < -4.0f ? -4.0f : v); }
-
-/// x^y for x > 0 as 2^(y log2 x), both halves by short polynomials (relative
-/// error below 1e-5 over x in [1e-20, 1e12], far below the SGD's noise). libm's powf was a third of the
-/// optimiser's time, and this one inlines and vectorises.
-inline float fast_pow(float x, float y) {
-  x = x > 1e-30f ? x : 1e-30f;  // no denormals: the gradients there are clipped anyway
-  const uint32_t ix = std::bit_cast<uint32_t>(x);
-  const float e = static_cast<float>(static_cast<int32_t>(ix >> 23) - 127);
-  const float m = std::bit_cast<float>((ix & 0x007FFFFFu) | 0x3F800000u);  // [1, 2)
-  // log2(m) = 2 / ln 2 * atanh(t), t = (m - 1) / (m + 1) in [0, 1/3).
-  const float t = (m - 1.0f) / (m + 1.0f), t2 = t * t;
-  const float atanh =
-      t * (1.0f + t2 * (1.0f / 3 + t2 * (1.0f / 5 + t2 * (1.0f / 7 + t2 * (1.0f / 9)))));
-  float z = y * (e + 2.8853900817779268f * atanh);
-  z = z < -126.0f ? -126.0f : (z > 126.0f ? 126.0f : z);
-  const float n = std::floor(z);
-  const float f = (z - n) * 0.69314718055994531f;  // 2^(z - n) = e^f, f in [0, ln 2)
-  const float ef =
-      1.0f + f * (1.0f + f * (0.5f + f * (1.0f / 6 + f * (1.0f / 24 + f * (1.0f / 120 +
-                                                          f * (1.0f / 720 + f * (1.0f / 5040)))))));
-  return ef * std::bit_cast<float>(static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23);
-}
 
 /// Squared distance; D > 0 fixes the dimension at compile time (2D, 3D), D == 0
 /// takes `dims`.
@@ -112,41 +74,6 @@ inline float rdist(const float* x, const float* y, int dims) {
 constexpr int kNegBatch = 8;
 
 #if defined(__AVX2__) && defined(__FMA__)
-/// fast_pow on 8 lanes (the same polynomials).
-inline __m256 fast_pow8(__m256 x, float y) {
-  x = _mm256_max_ps(x, _mm256_set1_ps(1e-30f));
-  const __m256i ix = _mm256_castps_si256(x);
-  const __m256 e = _mm256_cvtepi32_ps(
-      _mm256_sub_epi32(_mm256_srli_epi32(ix, 23), _mm256_set1_epi32(127)));
-  const __m256 m = _mm256_castsi256_ps(_mm256_or_si256(
-      _mm256_and_si256(ix, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x3F800000)));
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 t = _mm256_div_ps(_mm256_sub_ps(m, one), _mm256_add_ps(m, one));
-  const __m256 t2 = _mm256_mul_ps(t, t);
-  __m256 p = _mm256_set1_ps(1.0f / 9);
-  p = _mm256_fmadd_ps(p, t2, _mm256_set1_ps(1.0f / 7));
-  p = _mm256_fmadd_ps(p, t2, _mm256_set1_ps(1.0f / 5));
-  p = _mm256_fmadd_ps(p, t2, _mm256_set1_ps(1.0f / 3));
-  p = _mm256_fmadd_ps(p, t2, one);
-  __m256 z = _mm256_mul_ps(_mm256_set1_ps(y),
-                           _mm256_fmadd_ps(_mm256_set1_ps(2.8853900817779268f),
-                                           _mm256_mul_ps(t, p), e));
-  z = _mm256_min_ps(_mm256_max_ps(z, _mm256_set1_ps(-126.0f)), _mm256_set1_ps(126.0f));
-  const __m256 n = _mm256_floor_ps(z);
-  const __m256 f = _mm256_mul_ps(_mm256_sub_ps(z, n), _mm256_set1_ps(0.69314718055994531f));
-  __m256 q = _mm256_set1_ps(1.0f / 5040);
-  q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(1.0f / 720));
-  q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(1.0f / 120));
-  q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(1.0f / 24));
-  q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(1.0f / 6));
-  q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(0.5f));
-  q = _mm256_fmadd_ps(q, f, one);
-  q = _mm256_fmadd_ps(q, f, one);
-  const __m256i bits =
-      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(q, _mm256_castsi256_ps(bits));
-}
-
 /// Sum of 8 lanes in a fixed order.
 inline float hsum8(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -200,56 +127,59 @@ inline void negative_batch_avx2(float* cur, const float* others, const uint32_t*
 #endif
 
 /// The samples one head point owes in this epoch: which edges fire and the
-/// negative samples each draws. Planning touches only the schedule and the
-/// random stream, not positions, so the next point's plan is made (and the
+/// negative samples each draws. Drawing touches only the schedule and the
+/// random stream, not positions, so the next point's samples are drawn (and the
 /// rows it will read prefetched) before the current point is moved, hiding the
 /// latency of those random reads.
-struct RowPlan {
+struct RowSamples {
   std::vector<int64_t> edges;
   std::vector<int32_t> n_neg;
   std::vector<uint32_t> negs;  // all negative samples, edge after edge
 };
 
 template <int D>
-void plan_row(Layout& L, int64_t i, int epoch, const float* others, RowPlan& plan) {
+void draw_samples(SgdState& L, int64_t i, int epoch, const float* others, RowSamples& out) {
   const int dims = D > 0 ? D : L.dims;
   const float fepoch = static_cast<float>(epoch);
   const uint32_t n_tail = static_cast<uint32_t>(L.n_tail);
-  plan.edges.clear();
-  plan.n_neg.clear();
-  plan.negs.clear();
+  out.edges.clear();
+  out.n_neg.clear();
+  out.negs.clear();
   Rng rng(L.seed, static_cast<uint64_t>(epoch) + 1, static_cast<uint64_t>(i));
   for (int64_t e = L.row_ptr[i]; e < L.row_ptr[i + 1]; ++e) {
-    if (!(L.epoch_of_next_sample[e] <= fepoch) || L.epochs_per_sample[e] <= 0) continue;
+    if (!(L.epoch_of_next_sample[e] <= fepoch) || L.clock.epochs_per_sample[e] <= 0) continue;
     __builtin_prefetch(others + static_cast<int64_t>(L.col[e]) * dims);
-    L.epoch_of_next_sample[e] += L.epochs_per_sample[e];
-    // As many negative samples as the negative clock owes.
-    const int n_neg = static_cast<int>((fepoch - L.epoch_of_next_negative_sample[e]) /
-                                       L.epochs_per_negative_sample[e]);
-    if (n_neg > 0) L.epoch_of_next_negative_sample[e] += n_neg * L.epochs_per_negative_sample[e];
-    plan.edges.push_back(e);
-    plan.n_neg.push_back(std::max(n_neg, 0));
+    L.epoch_of_next_sample[e] += L.clock.epochs_per_sample[e];
+    // As many negative samples as the negative clock owes (none when its
+    // period is infinite: negative_sample_rate 0; the division would be NaN).
+    const float period = L.clock.epochs_per_negative_sample[e];
+    const int n_neg = std::isfinite(period)
+                          ? static_cast<int>((fepoch - L.epoch_of_next_negative_sample[e]) / period)
+                          : 0;
+    if (n_neg > 0) L.epoch_of_next_negative_sample[e] += n_neg * period;
+    out.edges.push_back(e);
+    out.n_neg.push_back(std::max(n_neg, 0));
     for (int p = 0; p < n_neg; ++p) {
       const uint32_t r = rng.below(n_tail);
       __builtin_prefetch(others + static_cast<int64_t>(r) * dims);
-      plan.negs.push_back(r);
+      out.negs.push_back(r);
     }
   }
   // Padding: the vectorised negative sampling always reads 8 ids.
-  plan.negs.insert(plan.negs.end(), kNegBatch, 0u);
+  out.negs.insert(out.negs.end(), kNegBatch, 0u);
 }
 
-/// One edge sample of head point i (plan entry s): the attraction to its tail,
-/// then its negative samples. `neg_ids` walks the plan's negative samples.
+/// One edge sample of head point i (entry s of its samples): the attraction to its tail,
+/// then its negative samples. `neg_ids` walks the row's negative samples.
 /// Tails are read from `others`; their pulls go to `delta` (the layout itself
 /// when fitting, so updates are in place; null when the tails are fixed).
 template <int D>
-inline void sample_edge(const Layout& L, int64_t i, float* cur, const RowPlan& plan, size_t s,
+inline void sample_edge(const SgdState& L, int64_t i, float* cur, const RowSamples& samples, size_t s,
                         const uint32_t*& neg_ids, float alpha, const float* others,
                         float* delta) {
   const int dims = D > 0 ? D : L.dims;
   const float a = L.a, b = L.b, gamma = L.gamma;
-  const int64_t k = L.col[plan.edges[s]];
+  const int64_t k = L.col[samples.edges[s]];
   const float* other = others + k * dims;
   // Attraction along the edge: the gradient of log(1 / (1 + a d^2b)).
   const float d2 = rdist<D>(cur, other, dims);
@@ -265,10 +195,10 @@ inline void sample_edge(const Layout& L, int64_t i, float* cur, const RowPlan& p
   }
 
   // Repulsion from the uniformly drawn points.
-  const int n_neg = plan.n_neg[s];
+  const int n_neg = samples.n_neg[s];
   for (int p0 = 0; p0 < n_neg; p0 += kNegBatch) {
     const int m = std::min(kNegBatch, n_neg - p0);
-    const uint32_t* rs = neg_ids + p0;  // the plan is padded: 8 ids are always readable
+    const uint32_t* rs = neg_ids + p0;  // the samples are padded: 8 ids are always readable
 #if defined(__AVX2__) && defined(__FMA__)
     if constexpr (D > 0) {
       negative_batch_avx2<D>(cur, others, rs, m, delta ? static_cast<uint32_t>(i) : ~0u, a, b,
@@ -306,23 +236,23 @@ inline void sample_edge(const Layout& L, int64_t i, float* cur, const RowPlan& p
 /// are independent, so the CPU overlaps their latencies. (Each point still
 /// sees its own samples in edge order, as in umap-learn.)
 template <int D>
-void epoch_rows(Layout& L, int epoch, float alpha, float* head, const float* others,
+void epoch_rows(SgdState& L, int epoch, float alpha, float* head, const float* others,
                 float* delta, int64_t lo_row, int64_t hi_row) {
   const int dims = D > 0 ? D : L.dims;
   const int64_t half = (hi_row - lo_row + 1) / 2;
-  // plans[slot][lane]: slot alternates between the pair being moved and the next pair.
-  RowPlan plans[2][2];
-  auto plan_pair = [&](int64_t t, int slot) {
-    plan_row<D>(L, lo_row + t, epoch, others, plans[slot][0]);
-    if (lo_row + half + t < hi_row) plan_row<D>(L, lo_row + half + t, epoch, others, plans[slot][1]);
-    else plans[slot][1].edges.clear();
+  // rows[slot][lane]: slot alternates between the pair being moved and the next pair.
+  RowSamples rows[2][2];
+  auto draw_pair = [&](int64_t t, int slot) {
+    draw_samples<D>(L, lo_row + t, epoch, others, rows[slot][0]);
+    if (lo_row + half + t < hi_row) draw_samples<D>(L, lo_row + half + t, epoch, others, rows[slot][1]);
+    else rows[slot][1].edges.clear();
   };
-  if (half > 0) plan_pair(0, 0);
+  if (half > 0) draw_pair(0, 0);
   for (int64_t t = 0; t < half; ++t) {
     const int slot = static_cast<int>(t & 1);
-    if (t + 1 < half) plan_pair(t + 1, slot ^ 1);
-    const RowPlan& pa = plans[slot][0];
-    const RowPlan& pb = plans[slot][1];
+    if (t + 1 < half) draw_pair(t + 1, slot ^ 1);
+    const RowSamples& pa = rows[slot][0];
+    const RowSamples& pb = rows[slot][1];
     const int64_t ia = lo_row + t, ib = lo_row + half + t;
     float* ca = head + ia * dims;
     float* cb = head + ib * dims;
@@ -338,9 +268,7 @@ void epoch_rows(Layout& L, int epoch, float alpha, float* head, const float* oth
 
 }  // namespace
 
-void Layout::epoch(int epoch_index, float* head, const float* tail) {
-  const float alpha =
-      initial_alpha * (1.0f - static_cast<float>(epoch_index) / static_cast<float>(n_epochs));
+void SgdState::epoch(int epoch_index, float alpha, float* head, const float* tail) {
   const int64_t nd = n_head * dims;
   // Small graphs run on one thread: an epoch there takes well under a
   // millisecond, less than waking and synchronising a team on a busy machine.
@@ -404,52 +332,43 @@ namespace {
 
 class UmapCpu final : public Reducer {
  public:
-  UmapCpu(const KnnGraph& knn, const Matrix* initial, const UmapParams& p) {
-    PRISM_EXPECTS(p.dims >= 1, "UMAP dims must be >= 1, got ", p.dims);
-    PRISM_EXPECTS(p.n_epochs >= 0, "UMAP n_epochs must be >= 0 (0: automatic), got ", p.n_epochs);
-    PRISM_EXPECTS(p.learning_rate > 0, "UMAP learning_rate must be > 0, got ", p.learning_rate);
-    PRISM_EXPECTS(p.negative_sample_rate >= 0, "UMAP negative_sample_rate must be >= 0");
-    PRISM_EXPECTS(p.repulsion_strength >= 0, "UMAP repulsion_strength must be >= 0");
-    const auto [a, b] = umap_find_ab(p.spread, p.min_dist);
-    const int n_epochs = p.n_epochs > 0 ? p.n_epochs : (knn.n <= 10000 ? 500 : 200);
-    // Edges too weak to be sampled in n_epochs are dropped before the
-    // initialisation too, as simplicial_set_embedding does.
-    const FuzzyGraph g = umap_prune_graph(umap_fuzzy_graph(knn, p), n_epochs);
-    y_ = initial_layout(g, initial, p);
-    layout_.a = static_cast<float>(a);
-    layout_.b = static_cast<float>(b);
-    layout_.gamma = static_cast<float>(p.repulsion_strength);
-    layout_.initial_alpha = static_cast<float>(p.learning_rate);
-    layout_.move_other = true;
-    layout_.seed = p.seed;
-    layout_.init(g.row_ptr, g.col, g.val, g.n, p.dims, p.negative_sample_rate, n_epochs);
+  explicit UmapCpu(UmapPlan plan)
+      : y_(std::move(plan.initial)),
+        sgd_(std::move(plan.graph.row_ptr), std::move(plan.graph.col), std::move(plan.schedule),
+             plan.n(), plan.params.dims),
+        schedule_{.params = plan.params} {
+    sgd_.a = static_cast<float>(plan.a);
+    sgd_.b = static_cast<float>(plan.b);
+    sgd_.gamma = static_cast<float>(plan.params.repulsion_strength);
+    sgd_.move_other = true;
+    sgd_.seed = plan.params.seed;
   }
 
-  int64_t total_steps() const override { return layout_.n_epochs; }
+  int64_t total_steps() const override { return schedule_.n_epochs(); }
   int64_t steps_done() const override { return done_; }
   void step() override {
     if (done()) return;
-    layout_.epoch(static_cast<int>(done_), y_.data(), nullptr);
+    sgd_.epoch(static_cast<int>(done_), schedule_.learning_rate(done_), y_.data(), nullptr);
     ++done_;
   }
   ConstView embedding() override { return y_.view(); }
   Backend backend() const override { return Backend::cpu; }
 
  private:
-  umap_detail::Layout layout_;
   Matrix y_;
+  SgdState sgd_;
+  const UmapPlan schedule_;  // the plan's parameters, for the learning-rate schedule
   int64_t done_ = 0;
 };
 
 }  // namespace
 
-}  // namespace prism::umap_detail
+}  // namespace prism::umap
 
 namespace prism {
 
-std::unique_ptr<Reducer> make_umap_cpu(const KnnGraph& graph, const Matrix* initial,
-                                       const UmapParams& params) {
-  return std::make_unique<umap_detail::UmapCpu>(graph, initial, params);
+std::unique_ptr<Reducer> make_umap_cpu(UmapPlan plan) {
+  return std::make_unique<umap::UmapCpu>(std::move(plan));
 }
 
 }  // namespace prism

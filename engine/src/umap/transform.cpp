@@ -12,7 +12,6 @@ namespace prism {
 
 Matrix umap_transform(ConstView train_x, ConstView train_y, ConstView new_x,
                       const UmapParams& params, Metric metric, Progress* progress) {
-  using namespace umap_detail;
   PRISM_EXPECTS(train_x.rows == train_y.rows, "UMAP transform: ", train_x.rows,
                 " training vectors but ", train_y.rows, " embedded points");
   PRISM_EXPECTS(train_x.rows >= 2, "UMAP transform needs at least 2 training points");
@@ -33,9 +32,9 @@ Matrix umap_transform(ConstView train_x, ConstView train_y, ConstView new_x,
   // Memberships to the training points; the new point's own distance is not in
   // its list, hence local_connectivity - 1 (umap-learn's adjusted_local_connectivity).
   std::vector<float> sigma(m), rho(m), w(static_cast<size_t>(m) * k);
-  smooth_knn_dist(knn.distances.data(), m, k, std::max(0.0, params.local_connectivity - 1.0),
-                  sigma.data(), rho.data());
-  membership_strengths(knn.indices.data(), knn.distances.data(), m, k, sigma.data(), rho.data(),
+  umap::smooth_knn_dist(knn.distances.data(), m, k, std::max(0.0, params.local_connectivity - 1.0),
+                        sigma.data(), rho.data());
+  umap::membership_strengths(knn.indices.data(), knn.distances.data(), m, k, sigma.data(), rho.data(),
                        w.data());
 
   // init_transform: the l1-normalised weighted mean of the neighbours' positions.
@@ -54,39 +53,39 @@ Matrix umap_transform(ConstView train_x, ConstView train_y, ConstView new_x,
     }
   }
 
+  // The bipartite graph new point -> training points, pruned and scheduled as a fit's.
   const int n_epochs = params.n_epochs > 0 ? std::max(1, params.n_epochs / 3) : (m <= 10000 ? 100 : 30);
-  float wmax = 0;
-  for (float v : w) wmax = std::max(wmax, v);
-  const float cut = wmax / static_cast<float>(n_epochs);
-  std::vector<int64_t> row_ptr(m + 1, 0);
-  std::vector<int32_t> col;
-  std::vector<float> val;
-  col.reserve(w.size());
-  val.reserve(w.size());
+  FuzzyGraph g;
+  g.n = m;
+  g.row_ptr.assign(m + 1, 0);
+  g.col.reserve(w.size());
+  g.val.reserve(w.size());
   for (int64_t i = 0; i < m; ++i) {
     for (int j = 0; j < k; ++j)
-      if (knn.indices[i * k + j] >= 0 && w[i * k + j] >= cut && w[i * k + j] > 0) {
-        col.push_back(knn.indices[i * k + j]);
-        val.push_back(w[i * k + j]);
+      if (knn.indices[i * k + j] >= 0 && w[i * k + j] > 0) {
+        g.col.push_back(knn.indices[i * k + j]);
+        g.val.push_back(w[i * k + j]);
       }
-    row_ptr[i + 1] = static_cast<int64_t>(col.size());
+    g.row_ptr[i + 1] = static_cast<int64_t>(g.col.size());
   }
+  g = umap_prune_graph(g, n_epochs);
 
   const auto [a, b] = umap_find_ab(params.spread, params.min_dist);
-  Layout layout;
-  layout.a = static_cast<float>(a);
-  layout.b = static_cast<float>(b);
-  layout.gamma = static_cast<float>(params.repulsion_strength);
-  layout.initial_alpha = static_cast<float>(params.learning_rate / 4.0);
-  layout.move_other = false;
-  layout.seed = params.seed;
-  layout.init(row_ptr, col, val, train_y.rows, dims, params.negative_sample_rate, n_epochs);
+  umap::SgdState sgd(std::move(g.row_ptr), std::move(g.col),
+                     umap_schedule(g.val, n_epochs, params.negative_sample_rate), train_y.rows, dims);
+  sgd.a = static_cast<float>(a);
+  sgd.b = static_cast<float>(b);
+  sgd.gamma = static_cast<float>(params.repulsion_strength);
+  sgd.move_other = false;
+  sgd.seed = params.seed;
+  const float alpha0 = static_cast<float>(params.learning_rate / 4.0);
 
   // The training embedding may be strided; the SGD reads a contiguous copy.
   const Matrix tail = to_matrix(train_y);
   ProgressScope scope(progress, "transform", n_epochs);
   for (int e = 0; e < n_epochs && !scope.aborted(); ++e) {
-    layout.epoch(e, out.data(), tail.data());
+    sgd.epoch(e, alpha0 * (1.0f - static_cast<float>(e) / static_cast<float>(n_epochs)), out.data(),
+              tail.data());
     scope.update(e + 1);
   }
   return out;

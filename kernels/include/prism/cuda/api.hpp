@@ -25,10 +25,12 @@ KnnGraph knn_exact(ConstView x, int k, Metric metric, Progress* progress);
 KnnGraph knn_approx(ConstView x, int k, Metric metric, uint64_t seed, Progress* progress);
 /// PCA: covariance by cuBLAS SYRK, eigenvectors by cuSOLVER syevd.
 PcaModel fit_pca(ConstView x, const PcaParams& params, Progress* progress);
-/// GPU reducers with the CPU versions' defaults and semantics.
-std::unique_ptr<Reducer> make_tsne(const KnnGraph& graph, const Matrix* initial,
-                                   const TsneParams& params);
-std::unique_ptr<Reducer> make_umap(const KnnGraph& graph, const Matrix* initial,
-                                   const UmapParams& params);
+/// GPU reducers: they execute the engine's plans (prism/tsne.hpp, prism/umap.hpp),
+/// the same policy as the CPU reducers.
+std::unique_ptr<Reducer> make_tsne(const KnnGraph& graph, const TsnePlan& plan);
+std::unique_ptr<Reducer> make_umap(UmapPlan plan);
+/// UMAP's spectral initialisation on the GPU (block subspace iteration): a
+/// SpectralSolver for make_umap_plan; false when it did not converge.
+bool umap_spectral_layout(const FuzzyGraph& graph, int dims, uint64_t seed, Matrix& out);
 
 }  // namespace prism::cuda
