@@ -10,10 +10,14 @@
 // memory-bound and order-dependent on a GPU.
 //
 // Steps: k-means on a seeded sample (deterministic sort-based centroid
-// updates); each point's nprobe nearest centroids; points sorted by their
-// nearest centroid (the inverted lists); for each list, all points probing it
-// are gathered and searched against the list with one GEMM per chunk; the
-// candidate pool is re-ranked with exact fp32 distances.
+// updates); points sorted by their nearest centroid (the inverted lists);
+// nprobe chosen by measured recall: a seeded sample of queries is searched
+// exactly and with growing nprobe (plan::ivf_nprobe_ladder) until its
+// recall@k reaches the target; then the queries in batches (plan::plan_ivf
+// bounds their memory): each query's nprobe nearest centroids, (list, query)
+// pairs sorted by list, every list searched against the queries probing it
+// with one GEMM per chunk, and the candidate pool re-ranked with exact fp32
+// distances.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -28,9 +32,7 @@ namespace prism::cuda {
 namespace detail {
 namespace {
 
-constexpr int64_t kMaxTileFloats = int64_t{1} << 27;  // 512 MiB of dot products
-constexpr int64_t kMaxQueryChunk = 65536;
-constexpr int64_t kMaxBaseChunk = 65536;
+constexpr int kBlock = 256;
 
 __global__ void centroid_update_kernel(const float* __restrict__ sample, int64_t d,
                                        const int32_t* __restrict__ members,
@@ -40,7 +42,7 @@ __global__ void centroid_update_kernel(const float* __restrict__ sample, int64_t
   const int64_t lo = offsets[c], hi = offsets[c + 1];
   if (hi == lo) return;  // empty cluster: keep the old centroid
   const float inv = 1.f / static_cast<float>(hi - lo);
-  __shared__ float s_part[256];
+  __shared__ float s_part[kBlock];
   float local = 0.f;
   for (int64_t j = threadIdx.x; j < d; j += blockDim.x) {
     float s = 0.f;  // members in sorted order: the same sum every run
@@ -61,15 +63,27 @@ __global__ void centroid_update_kernel(const float* __restrict__ sample, int64_t
   for (int64_t j = threadIdx.x; j < d; j += blockDim.x) centroids[c * d + j] *= scale;
 }
 
-__global__ void column_kernel(const int32_t* __restrict__ src, int64_t rows, int stride,
-                              int32_t* __restrict__ out) {
+// out[t] = start + t / divisor
+__global__ void iota_kernel(int32_t* __restrict__ out, int64_t count, int divisor, int64_t start) {
   const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (t < rows) out[t] = src[t * stride];
+  if (t < count) out[t] = static_cast<int32_t>(start + t / divisor);
 }
 
-__global__ void iota_kernel(int32_t* out, int64_t count, int divisor) {
+// out[t] = map[in[t]]
+__global__ void map_kernel(const int32_t* __restrict__ in, const int32_t* __restrict__ map,
+                           int64_t count, int32_t* __restrict__ out) {
   const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (t < count) out[t] = static_cast<int32_t>(t / divisor);
+  if (t < count) out[t] = map[in[t]];
+}
+
+void iota(Context& ctx, int32_t* out, int64_t count, int divisor, int64_t start) {
+  if (count <= 0) return;
+  iota_kernel<<<grid_for(count, kBlock), kBlock, 0, ctx.stream()>>>(out, count, divisor, start);
+  PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
+}
+
+int key_bits_for(int nlist) {
+  return std::max(1, static_cast<int>(std::ceil(std::log2(static_cast<double>(nlist) + 1))));
 }
 
 // Nearest `kk` centroids of rows [0, rows) of `pts`, written to lists (rows x kk).
@@ -77,7 +91,7 @@ void nearest_centroids(Context& ctx, const float* pts, const float* pts_norms, i
                        int64_t d, const float* centroids, const float* c_norms, int nlist,
                        DistanceForm form, int kk, float* list_d, int32_t* list_i,
                        DeviceBuffer<float>& tile) {
-  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(kMaxQueryChunk, tile.size() / nlist));
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(65536, tile.size() / nlist));
   launch_init_lists(ctx, list_d, list_i, checked_mul(rows, kk));
   for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
     const int64_t nr = std::min(chunk, rows - r0);
@@ -100,28 +114,131 @@ void nearest_centroids(Context& ctx, const float* pts, const float* pts_norms, i
   }
 }
 
+// The built index: everything a search batch reads.
+struct Index {
+  const plan::IvfPlan* plan;  // sizes the batches
+  Metric metric;
+  DistanceForm form;
+  GemmPrecision precision;
+  const float* x;           // n x d in the caller's order (unit rows for cosine)
+  const float* x_norms;     // squared norms (euclidean) or nullptr
+  const float* xs;          // rows in list order
+  const float* xs_norms;
+  const int32_t* perm;      // list order -> id
+  const float* centroids;
+  const float* c_norms;
+  std::vector<int64_t> list_offsets;  // host copy, nlist + 1
+  DeviceBuffer<float>* tile;
+};
+
+// Searches `count` queries (global ids `ids` on the device; their rows are
+// `rows`, contiguous, with `norms`) with `nprobe` probes; writes count x k
+// results to out_d / out_i on the device. Allocates the plan's search stages.
+void search_batch(Context& ctx, const Index& ix, const int32_t* ids, const float* rows,
+                  const float* norms, int64_t count, int nprobe, float* out_d, int32_t* out_i) {
+  const plan::IvfPlan& p = *ix.plan;
+  const int nlist = p.nlist, kk = p.kk;
+  const int64_t d = p.d, pairs = checked_mul(count, nprobe);
+  PRISM_CHECK(count <= p.batch_rows && nprobe <= p.nprobe, "IVF batch of ", count, " x ", nprobe,
+              " above the plan's ", p.batch_rows, " x ", p.nprobe);
+
+  // "search: probes" then "search: pair sort": pairs (list, batch position) by list.
+  DeviceBuffer<int32_t> pair_pos_sorted;
+  DeviceBuffer<int64_t> poff(ctx, nlist + 1, "IVF pair offsets");
+  {
+    DeviceBuffer<int32_t> probe_i;
+    {
+      DeviceBuffer<float> probe_d(ctx, pairs, "IVF probes");
+      probe_i.reset(ctx, pairs, "IVF probes");
+      nearest_centroids(ctx, rows, norms, count, d, ix.centroids, ix.c_norms, nlist, ix.form,
+                        nprobe, probe_d.data(), probe_i.data(), *ix.tile);
+    }
+    DeviceBuffer<int32_t> pair_pos(ctx, pairs, "IVF probe pairs"),
+        pair_keys(ctx, pairs, "IVF probe pairs");
+    pair_pos_sorted.reset(ctx, pairs, "IVF probe pairs");
+    iota(ctx, pair_pos.data(), pairs, nprobe, 0);
+    sort_pairs(ctx, probe_i.data(), pair_keys.data(), pair_pos.data(), pair_pos_sorted.data(),
+               pairs, key_bits_for(nlist));
+    segment_offsets(ctx, pair_keys.data(), pairs, nlist, poff.data());
+  }
+  std::vector<int64_t> h_poff(nlist + 1);
+  poff.download(h_poff.data(), nlist + 1);
+
+  // "search: lists"
+  DeviceBuffer<int32_t> pair_gid(ctx, pairs, "IVF probe pairs");
+  map_kernel<<<grid_for(pairs, kBlock), kBlock, 0, ctx.stream()>>>(pair_pos_sorted.data(), ids,
+                                                                   pairs, pair_gid.data());
+  PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
+  DeviceBuffer<float> best_d(ctx, checked_mul(count, kk), "IVF candidate lists");
+  DeviceBuffer<int32_t> best_i(ctx, checked_mul(count, kk), "IVF candidate lists");
+  launch_init_lists(ctx, best_d.data(), best_i.data(), checked_mul(count, kk));
+  DeviceBuffer<float> qg(ctx, checked_mul(p.query_chunk, d), "IVF gathered queries");
+  DeviceBuffer<float> qgnorm(ctx, p.query_chunk, "IVF gathered norms");
+  ctx.sync();  // h_poff
+  for (int l = 0; l < nlist; ++l) {
+    const int64_t lo = ix.list_offsets[l], hi = ix.list_offsets[l + 1];
+    const int64_t plo = h_poff[l], phi = h_poff[l + 1];
+    if (phi == plo) continue;
+    for (int64_t b0 = lo; b0 < hi; b0 += p.base_chunk) {
+      const int64_t nb = std::min(p.base_chunk, hi - b0);
+      const int64_t qchunk = std::max<int64_t>(1, std::min(p.query_chunk, ix.tile->size() / nb));
+      for (int64_t q0 = plo; q0 < phi; q0 += qchunk) {
+        const int64_t nq = std::min(qchunk, phi - q0);
+        const int32_t* qids = pair_gid.data() + q0;
+        launch_gather_rows(ctx, ix.x, d, qids, nq, qg.data());
+        if (ix.x_norms) launch_gather_floats(ctx, ix.x_norms, qids, nq, qgnorm.data());
+        gemm_dots(ctx, qg.data(), nq, ix.xs + b0 * d, nb, d, ix.tile->data(), ix.precision);
+        TileSelect t;
+        t.dots = ix.tile->data();
+        t.ld = nb;
+        t.nq = nq;
+        t.nx = nb;
+        t.form = ix.form;
+        t.q_norms = qgnorm.data();
+        t.x_norms = ix.xs_norms + b0;
+        t.q_ids = qids;
+        t.q_rows = pair_pos_sorted.data() + q0;
+        t.x_ids = ix.perm + b0;
+        t.exclude_self = true;
+        t.best_d = best_d.data();
+        t.best_i = best_i.data();
+        t.kk = kk;
+        launch_select_tile(ctx, t);
+      }
+    }
+  }
+  // A query whose probed lists hold fewer than k other points keeps id -1
+  // (distance +inf) entries; with nprobe >= 32 lists of ~sqrt(N) points that
+  // cannot happen for N >= k^2 / 32.
+  launch_refine(ctx, ix.x, d, ix.metric, 0, count, best_i.data(), kk, p.k, out_d, out_i, ids);
+}
+
 }  // namespace
 
 KnnGraph knn_ivf_device(Context& ctx, ConstView x, int k, Metric metric, uint64_t seed,
-                        const IvfOptions& o, Progress* progress) {
+                        const IvfOptions& o, Progress* progress, IvfStats* stats) {
   const int64_t n = x.rows, d = x.cols;
   PRISM_EXPECTS(n >= 2, "need at least 2 rows for a kNN graph, got ", n);
   PRISM_EXPECTS(k >= 1 && k < n && k <= 1024, "k must be in 1..min(1024, N - 1), got ", k,
                 " for N = ", n);
   PRISM_EXPECTS(n <= INT32_MAX, "kNN ids are int32: N = ", n, " is too large");
-  // ~sqrt(N) lists of ~sqrt(N) points; probing 1/16 of them scans 6% of the
-  // data per query, which on clustered embeddings keeps recall@15 above 0.95.
-  const int nlist = o.nlist > 0 ? o.nlist
-                                : static_cast<int>(std::clamp<int64_t>(
-                                      std::llround(std::sqrt(static_cast<double>(n))), 1, 8192));
-  PRISM_EXPECTS(nlist >= 1 && nlist <= n, "IVF: nlist ", nlist, " must be in 1..N");
-  const int nprobe = std::min(nlist, o.nprobe > 0 ? o.nprobe : std::max(nlist / 16, 16));
-  PRISM_EXPECTS(nprobe <= kMaxPool, "IVF: nprobe ", nprobe, " above ", kMaxPool);
-  const bool tf32 = o.precision == GemmPrecision::tf32;
-  const int kk = tf32 ? static_cast<int>(std::min<int64_t>({k + std::max(k, 32), n - 1, kMaxPool})) : k;
+  PRISM_EXPECTS(o.nprobe >= 0 && o.nlist >= 0, "IVF: nlist and nprobe must be >= 0");
+  PRISM_EXPECTS(o.target_recall > 0 && o.target_recall <= 1, "IVF: target recall ",
+                o.target_recall, " must be in (0, 1]");
+  const bool calibrate = o.nprobe == 0;
+  const int64_t budget = o.memory_budget > 0
+                             ? static_cast<int64_t>(o.memory_budget)
+                             : static_cast<int64_t>(0.8 * static_cast<double>(ctx.available_bytes()));
+  const plan::IvfPlan p = plan::plan_ivf(n, d, k, o.nlist, o.nprobe,
+                                         o.precision == GemmPrecision::tf32, calibrate, budget,
+                                         o.max_batch_rows);
+  const int nlist = p.nlist;
+  const int64_t m = p.sample_rows;
   const DistanceForm form =
       metric == Metric::euclidean ? DistanceForm::l2_expanded : DistanceForm::one_minus_dot;
-  ProgressScope scope(progress, "knn", nlist + 2);
+  const int64_t batches = (n + p.batch_rows - 1) / p.batch_rows;
+  ProgressScope scope(progress, "knn", 2 + batches);
+  const int key_bits = key_bits_for(nlist);
 
   // Resident data (normalised rows for cosine) and norms.
   DeviceBuffer<float> xd(ctx, checked_mul(n, d), "IVF data");
@@ -130,157 +247,176 @@ KnnGraph knn_ivf_device(Context& ctx, ConstView x, int k, Metric metric, uint64_
   if (metric == Metric::cosine) launch_normalize_rows(ctx, xd.data(), n, d);
   else launch_row_sq_norms(ctx, xd.data(), n, d, xnorm.data());
   const float* xn = metric == Metric::euclidean ? xnorm.data() : nullptr;
+  DeviceBuffer<float> tile(ctx, p.tile_floats, "IVF distance tile");
+  DeviceBuffer<float> cent(ctx, checked_mul(nlist, d), "IVF centroids");
+  DeviceBuffer<float> cnorm(ctx, nlist, "IVF centroid norms");
 
-  DeviceBuffer<float> tile(ctx, std::min<int64_t>(kMaxTileFloats, checked_mul(n, nlist) + 1),
-                           "IVF distance tile");
-
-  // ---- k-means on a seeded sample ----
-  const int64_t m = std::min<int64_t>(n, checked_mul(nlist, 64));
+  // A seeded partial shuffle: its first m rows are the k-means sample, the
+  // next ones (the last ones when n is small) the calibration queries.
   std::vector<int32_t> ids(static_cast<size_t>(n));
   std::iota(ids.begin(), ids.end(), 0);
   std::mt19937_64 rng(seed);
-  for (int64_t i = 0; i < m; ++i) {
+  const int64_t shuffled = std::min(n, m + p.calibration_queries);
+  for (int64_t i = 0; i < shuffled; ++i) {
     std::uniform_int_distribution<int64_t> pick(i, n - 1);
     std::swap(ids[i], ids[pick(rng)]);
   }
-  DeviceBuffer<int32_t> sample_ids(ctx, m, "IVF sample");
-  sample_ids.upload(ids.data(), m);
-  DeviceBuffer<float> sample(ctx, checked_mul(m, d), "IVF sample rows");
-  launch_gather_rows(ctx, xd.data(), d, sample_ids.data(), m, sample.data());
-  DeviceBuffer<float> snorm(ctx, m, "IVF sample norms");
-  if (xn) launch_gather_floats(ctx, xnorm.data(), sample_ids.data(), m, snorm.data());
 
-  DeviceBuffer<float> cent(ctx, checked_mul(nlist, d), "IVF centroids");
-  PRISM_CUDA_TRY(cudaMemcpyAsync(cent.data(), sample.data(), checked_mul(nlist, d) * sizeof(float),
-                                 cudaMemcpyDeviceToDevice, ctx.stream()));
-  DeviceBuffer<float> cnorm(ctx, nlist, "IVF centroid norms");
-  DeviceBuffer<float> assign_d(ctx, m, "k-means assignment");
-  DeviceBuffer<int32_t> assign_i(ctx, m, "k-means assignment"), sorted_keys(ctx, m, "k-means sort");
-  DeviceBuffer<int32_t> rows_in(ctx, m, "k-means sort"), members(ctx, m, "k-means sort");
-  DeviceBuffer<int64_t> coff(ctx, nlist + 1, "k-means offsets");
-  constexpr int block = 256;
-  iota_kernel<<<grid_for(m, block), block, 0, ctx.stream()>>>(rows_in.data(), m, 1);
-  PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
-  const int key_bits = std::max(1, static_cast<int>(std::ceil(std::log2(static_cast<double>(nlist) + 1))));
-  static_assert(block == 256, "centroid_update_kernel reduces over 256 threads");
-  for (int it = 0; it < o.kmeans_iterations; ++it) {
+  // ---- "k-means" on the sample ----
+  {
+    DeviceBuffer<int32_t> sample_ids(ctx, m, "IVF sample");
+    sample_ids.upload(ids.data(), m);
+    DeviceBuffer<float> sample(ctx, checked_mul(m, d), "IVF sample rows");
+    launch_gather_rows(ctx, xd.data(), d, sample_ids.data(), m, sample.data());
+    DeviceBuffer<float> snorm(ctx, m, "IVF sample norms");
+    if (xn) launch_gather_floats(ctx, xnorm.data(), sample_ids.data(), m, snorm.data());
+    PRISM_CUDA_TRY(cudaMemcpyAsync(cent.data(), sample.data(), checked_mul(nlist, d) * sizeof(float),
+                                   cudaMemcpyDeviceToDevice, ctx.stream()));
+    DeviceBuffer<float> assign_d(ctx, m, "k-means assignment");
+    DeviceBuffer<int32_t> assign_i(ctx, m, "k-means assignment"), sorted_keys(ctx, m, "k-means sort");
+    DeviceBuffer<int32_t> rows_in(ctx, m, "k-means sort"), members(ctx, m, "k-means sort");
+    DeviceBuffer<int64_t> coff(ctx, nlist + 1, "k-means offsets");
+    iota(ctx, rows_in.data(), m, 1, 0);
+    for (int it = 0; it < o.kmeans_iterations; ++it) {
+      if (xn) launch_row_sq_norms(ctx, cent.data(), nlist, d, cnorm.data());
+      nearest_centroids(ctx, sample.data(), xn ? snorm.data() : nullptr, m, d, cent.data(),
+                        cnorm.data(), nlist, form, 1, assign_d.data(), assign_i.data(), tile);
+      sort_pairs(ctx, assign_i.data(), sorted_keys.data(), rows_in.data(), members.data(), m, key_bits);
+      segment_offsets(ctx, sorted_keys.data(), m, nlist, coff.data());
+      centroid_update_kernel<<<blocks_for(nlist), kBlock, 0, ctx.stream()>>>(
+          sample.data(), d, members.data(), coff.data(), cent.data(), metric == Metric::cosine);
+      PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
+    }
     if (xn) launch_row_sq_norms(ctx, cent.data(), nlist, d, cnorm.data());
-    nearest_centroids(ctx, sample.data(), xn ? snorm.data() : nullptr, m, d, cent.data(),
-                      cnorm.data(), nlist, form, 1, assign_d.data(), assign_i.data(), tile);
-    sort_pairs(ctx, assign_i.data(), sorted_keys.data(), rows_in.data(), members.data(), m, key_bits);
-    segment_offsets(ctx, sorted_keys.data(), m, nlist, coff.data());
-    centroid_update_kernel<<<checked_cast<unsigned>(nlist), block, 0, ctx.stream()>>>(
-        sample.data(), d, members.data(), coff.data(), cent.data(), metric == Metric::cosine);
-    PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
   }
-  if (xn) launch_row_sq_norms(ctx, cent.data(), nlist, d, cnorm.data());
-  sample.release();
   scope.update(1);
 
-  // ---- probes: each point's nprobe nearest centroids ----
-  const int64_t pairs = checked_mul(n, nprobe);
-  DeviceBuffer<float> probe_d(ctx, pairs, "IVF probes");
-  DeviceBuffer<int32_t> probe_i(ctx, pairs, "IVF probes");
-  nearest_centroids(ctx, xd.data(), xn, n, d, cent.data(), cnorm.data(), nlist, form, nprobe,
-                    probe_d.data(), probe_i.data(), tile);
-  probe_d.release();
-
-  // ---- inverted lists: points sorted by nearest centroid ----
-  DeviceBuffer<int32_t> primary(ctx, n, "IVF lists"), point_ids(ctx, n, "IVF lists");
-  DeviceBuffer<int32_t> list_keys(ctx, n, "IVF lists"), perm(ctx, n, "IVF lists");
-  column_kernel<<<grid_for(n, block), block, 0, ctx.stream()>>>(probe_i.data(), n, nprobe,
-                                                                primary.data());
-  PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
-  iota_kernel<<<grid_for(n, block), block, 0, ctx.stream()>>>(point_ids.data(), n, 1);
-  PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
-  sort_pairs(ctx, primary.data(), list_keys.data(), point_ids.data(), perm.data(), n, key_bits);
+  // ---- inverted lists: points sorted by their nearest centroid ----
+  DeviceBuffer<int32_t> perm(ctx, n, "IVF lists");
   DeviceBuffer<int64_t> loff(ctx, nlist + 1, "IVF list offsets");
-  segment_offsets(ctx, list_keys.data(), n, nlist, loff.data());
+  {
+    DeviceBuffer<int32_t> nearest;
+    {  // "lists: assign"
+      DeviceBuffer<float> nearest_d(ctx, n, "IVF nearest list");
+      nearest.reset(ctx, n, "IVF nearest list");
+      nearest_centroids(ctx, xd.data(), xn, n, d, cent.data(), cnorm.data(), nlist, form, 1,
+                        nearest_d.data(), nearest.data(), tile);
+    }
+    // "lists: sort"
+    DeviceBuffer<int32_t> point_ids(ctx, n, "IVF lists"), list_keys(ctx, n, "IVF lists");
+    iota(ctx, point_ids.data(), n, 1, 0);
+    sort_pairs(ctx, nearest.data(), list_keys.data(), point_ids.data(), perm.data(), n, key_bits);
+    segment_offsets(ctx, list_keys.data(), n, nlist, loff.data());
+  }
+  // "lists: gather"
   DeviceBuffer<float> xs(ctx, checked_mul(n, d), "IVF rows in list order");
   launch_gather_rows(ctx, xd.data(), d, perm.data(), n, xs.data());
   DeviceBuffer<float> xsnorm(ctx, n, "IVF norms in list order");
   if (xn) launch_gather_floats(ctx, xnorm.data(), perm.data(), n, xsnorm.data());
-  primary.release();
-  point_ids.release();
-  list_keys.release();
 
-  // ---- (list, query) pairs grouped by list ----
-  DeviceBuffer<int32_t> pair_q(ctx, pairs, "IVF probe pairs"), pair_keys(ctx, pairs, "IVF probe pairs");
-  DeviceBuffer<int32_t> pair_q_sorted(ctx, pairs, "IVF probe pairs");
-  iota_kernel<<<grid_for(pairs, block), block, 0, ctx.stream()>>>(pair_q.data(), pairs, nprobe);
-  PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
-  sort_pairs(ctx, probe_i.data(), pair_keys.data(), pair_q.data(), pair_q_sorted.data(), pairs,
-             key_bits);
-  DeviceBuffer<int64_t> poff(ctx, nlist + 1, "IVF pair offsets");
-  segment_offsets(ctx, pair_keys.data(), pairs, nlist, poff.data());
-  probe_i.release();
-  pair_q.release();
-  pair_keys.release();
-
-  std::vector<int64_t> h_loff(nlist + 1), h_poff(nlist + 1);
-  loff.download(h_loff.data(), nlist + 1);
-  poff.download(h_poff.data(), nlist + 1);
+  Index ix{&p, metric, form, o.precision, xd.data(), xn, xs.data(), xsnorm.data(), perm.data(),
+           cent.data(), cnorm.data(), std::vector<int64_t>(nlist + 1), &tile};
+  loff.download(ix.list_offsets.data(), nlist + 1);
   ctx.sync();
   scope.update(2);
 
-  // ---- search each list against the points that probe it ----
-  DeviceBuffer<float> best_d(ctx, checked_mul(n, kk), "IVF candidate lists");
-  DeviceBuffer<int32_t> best_i(ctx, checked_mul(n, kk), "IVF candidate lists");
-  launch_init_lists(ctx, best_d.data(), best_i.data(), checked_mul(n, kk));
-  DeviceBuffer<float> qg(ctx, checked_mul(kMaxQueryChunk, d), "IVF gathered queries");
-  DeviceBuffer<float> qgnorm(ctx, kMaxQueryChunk, "IVF gathered norms");
-  const GemmPrecision precision = o.precision;
-  for (int l = 0; l < nlist; ++l) {
-    const int64_t lo = h_loff[l], hi = h_loff[l + 1];
-    const int64_t plo = h_poff[l], phi = h_poff[l + 1];
-    for (int64_t b0 = lo; b0 < hi; b0 += kMaxBaseChunk) {
-      const int64_t nb = std::min(kMaxBaseChunk, hi - b0);
-      const int64_t qchunk = std::max<int64_t>(1, std::min(kMaxQueryChunk, tile.size() / nb));
-      for (int64_t q0 = plo; q0 < phi; q0 += qchunk) {
-        const int64_t nq = std::min(qchunk, phi - q0);
-        const int32_t* qids = pair_q_sorted.data() + q0;
-        launch_gather_rows(ctx, xd.data(), d, qids, nq, qg.data());
-        if (xn) launch_gather_floats(ctx, xnorm.data(), qids, nq, qgnorm.data());
-        gemm_dots(ctx, qg.data(), nq, xs.data() + b0 * d, nb, d, tile.data(), precision);
+  // ---- nprobe by measured recall on a sample of queries ----
+  int nprobe = p.nprobe;
+  double sample_recall = -1;
+  if (calibrate) {
+    const int64_t s = p.calibration_queries;
+    const int64_t first = shuffled - s;
+    DeviceBuffer<int32_t> cq(ctx, s, "IVF calibration queries");
+    cq.upload(ids.data() + first, s);
+    DeviceBuffer<float> crows(ctx, checked_mul(s, d), "IVF calibration rows");
+    launch_gather_rows(ctx, xd.data(), d, cq.data(), s, crows.data());
+    DeviceBuffer<float> cnorms(ctx, s, "IVF calibration norms");
+    if (xn) launch_gather_floats(ctx, xnorm.data(), cq.data(), s, cnorms.data());
+    DeviceBuffer<float> od(ctx, checked_mul(s, k), "kNN output");
+    DeviceBuffer<int32_t> oi(ctx, checked_mul(s, k), "kNN output");
+    std::vector<int32_t> exact(static_cast<size_t>(s * k)), approx(exact.size());
+    {  // exact lists of the sample: fp32, against every row
+      DeviceBuffer<float> ld(ctx, checked_mul(s, k), "kNN candidate lists");
+      DeviceBuffer<int32_t> li(ctx, checked_mul(s, k), "kNN candidate lists");
+      launch_init_lists(ctx, ld.data(), li.data(), checked_mul(s, k));
+      const int64_t cols = std::max<int64_t>(1, std::min(n, tile.size() / s));
+      for (int64_t c0 = 0; c0 < n; c0 += cols) {
+        const int64_t nc = std::min(cols, n - c0);
+        gemm_dots(ctx, crows.data(), s, xd.data() + c0 * d, nc, d, tile.data(), GemmPrecision::fp32);
         TileSelect t;
         t.dots = tile.data();
-        t.ld = nb;
-        t.nq = nq;
-        t.nx = nb;
+        t.ld = nc;
+        t.nq = s;
+        t.nx = nc;
         t.form = form;
-        t.q_norms = qgnorm.data();
-        t.x_norms = xsnorm.data() + b0;
-        t.q_ids = qids;
-        t.x_ids = perm.data() + b0;
+        t.q_norms = cnorms.data();
+        t.x_norms = xnorm.data() + c0;
+        t.q_ids = cq.data();
+        t.x0 = c0;
         t.exclude_self = true;
-        t.best_d = best_d.data();
-        t.best_i = best_i.data();
-        t.kk = kk;
+        t.best_d = ld.data();
+        t.best_i = li.data();
+        t.kk = k;
         launch_select_tile(ctx, t);
       }
-    }
-    if ((l & 63) == 63) {
+      li.download(exact.data(), s * k);
       ctx.sync();
-      scope.update(2 + l + 1);
+    }
+    for (int probes : plan::ivf_nprobe_ladder(nlist)) {
+      if (probes > p.nprobe) break;
+      nprobe = probes;
+      search_batch(ctx, ix, cq.data(), crows.data(), xn ? cnorms.data() : nullptr, s, probes,
+                   od.data(), oi.data());
+      oi.download(approx.data(), s * k);
+      ctx.sync();
+      int64_t hits = 0;
+      for (int64_t q = 0; q < s; ++q) {
+        std::vector<int32_t> want(exact.begin() + q * k, exact.begin() + (q + 1) * k);
+        std::sort(want.begin(), want.end());
+        for (int j = 0; j < k; ++j)
+          hits += std::binary_search(want.begin(), want.end(), approx[q * k + j]) ? 1 : 0;
+      }
+      sample_recall = static_cast<double>(hits) / static_cast<double>(s * k);
+      if (sample_recall >= o.target_recall) break;
     }
   }
 
-  // A query whose probed lists hold fewer than k other points keeps id -1
-  // (distance +inf) entries; with nprobe >= 16 lists of ~sqrt(N) points that
-  // cannot happen for N >= k^2 / 16.
-  DeviceBuffer<float> out_d(ctx, checked_mul(n, k), "kNN output");
-  DeviceBuffer<int32_t> out_i(ctx, checked_mul(n, k), "kNN output");
-  launch_refine(ctx, xd.data(), d, metric, 0, n, best_i.data(), kk, k, out_d.data(), out_i.data());
+  // ---- all queries, in batches (re-planned for the nprobe chosen: larger batches) ----
+  const plan::IvfPlan sp = nprobe == p.nprobe ? p
+                                              : plan::plan_ivf(n, d, k, nlist, nprobe,
+                                                               o.precision == GemmPrecision::tf32,
+                                                               false, budget, o.max_batch_rows);
+  ix.plan = &sp;
+  const int64_t search_batches = (n + sp.batch_rows - 1) / sp.batch_rows;
   KnnGraph g;
   g.n = n;
   g.k = k;
   g.metric = metric;
   g.indices.resize(static_cast<size_t>(checked_mul(n, k)));
   g.distances.resize(static_cast<size_t>(checked_mul(n, k)));
-  out_d.download(g.distances.data(), n * k);
-  out_i.download(g.indices.data(), n * k);
-  ctx.sync();
-  scope.update(nlist + 2);
+  {
+    DeviceBuffer<int32_t> bq(ctx, sp.batch_rows, "IVF batch queries");
+    DeviceBuffer<float> out_d(ctx, checked_mul(sp.batch_rows, k), "kNN output");
+    DeviceBuffer<int32_t> out_i(ctx, checked_mul(sp.batch_rows, k), "kNN output");
+    for (int64_t b = 0; b < search_batches; ++b) {
+      const int64_t q0 = b * sp.batch_rows, nq = std::min(sp.batch_rows, n - q0);
+      iota(ctx, bq.data(), nq, 1, q0);
+      search_batch(ctx, ix, bq.data(), xd.data() + q0 * d, xn ? xn + q0 : nullptr, nq, nprobe,
+                   out_d.data(), out_i.data());
+      out_d.download(g.distances.data() + q0 * k, nq * k);
+      out_i.download(g.indices.data() + q0 * k, nq * k);
+      ctx.sync();
+      scope.update(2 + (b + 1) * batches / search_batches);
+    }
+  }
+  if (stats) {
+    stats->nlist = nlist;
+    stats->nprobe = nprobe;
+    stats->sample_recall = sample_recall;
+    stats->batches = search_batches;
+    stats->plan = p;
+    stats->search_plan = sp;
+  }
   return g;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/context.cuh"
+#include "plan/memory_plan.hpp"
 #include "prism/knn.hpp"
 
 namespace prism::cuda::detail {
@@ -33,7 +34,7 @@ void launch_gather_floats(Context& ctx, const float* src, const int32_t* ids, in
                           float* out);
 
 /// Largest pool the selection keeps per query (k + re-rank margin).
-inline constexpr int kMaxPool = 2048;
+using plan::kMaxPool;
 
 /// One tile of dot products merged into running per-query top-kk lists.
 struct TileSelect {
@@ -43,10 +44,11 @@ struct TileSelect {
   DistanceForm form = DistanceForm::l2_expanded;
   const float* q_norms = nullptr;  ///< nq squared norms (l2_expanded)
   const float* x_norms = nullptr;  ///< nx squared norms (l2_expanded)
-  /// Global id of query row r: q_ids[r] when set (it is then also the list
-  /// row), else q0 + r (list row r).
+  /// Global id of query row r: q_ids[r] when set, else q0 + r.
   const int32_t* q_ids = nullptr;
   int64_t q0 = 0;
+  /// Row of the lists that query row r updates: q_rows[r] when set, else r.
+  const int32_t* q_rows = nullptr;
   /// Global id of column c: x_ids[c] when set, else x0 + c.
   const int32_t* x_ids = nullptr;
   int64_t x0 = 0;
@@ -55,16 +57,20 @@ struct TileSelect {
   int32_t* best_i = nullptr;
   int kk = 0;
 };
-void launch_select_tile(Context& ctx, const TileSelect& t);
+/// On `stream` (0: the context's main stream). Deterministic: the candidates
+/// kept from a tile do not depend on thread scheduling; among more equal
+/// distances than fit, the first columns of the tile are kept.
+void launch_select_tile(Context& ctx, const TileSelect& t, cudaStream_t stream = nullptr);
 /// Empty lists: distance +inf, id -1.
 void launch_init_lists(Context& ctx, float* best_d, int32_t* best_i, int64_t count);
 
-/// For list rows r in [0, rows) of query ids row0 + r: recomputes the pool's
-/// exact distances from x (n x d, unit rows for cosine), sorts by (distance,
-/// id) and writes the k best as true distances (sqrt for L2, 1 - cos).
+/// For list rows r in [0, rows) of query ids q_ids[r] (nullptr: row0 + r):
+/// recomputes the pool's exact distances from x (n x d, unit rows for
+/// cosine), sorts by (distance, id) and writes the k best as true distances
+/// (sqrt for L2, 1 - cos).
 void launch_refine(Context& ctx, const float* x, int64_t d, Metric metric, int64_t row0,
                    int64_t rows, const int32_t* pool_i, int kk, int k, float* out_d,
-                   int32_t* out_i);
+                   int32_t* out_i, const int32_t* q_ids = nullptr);
 /// Without re-ranking: the first k of each kk-list, squared L2 turned to L2.
 void launch_finalize(Context& ctx, Metric metric, int64_t rows, const float* pool_d,
                      const int32_t* pool_i, int kk, int k, float* out_d, int32_t* out_i);
@@ -72,21 +78,38 @@ void launch_finalize(Context& ctx, Metric metric, int64_t rows, const float* poo
 /// Exact kNN with explicit choices, for tests and benchmarks.
 struct ExactOptions {
   enum class Precision { automatic, fp32, tf32 } precision = Precision::automatic;
-  /// Device bytes the search may use (0: 80% of what is free); tests shrink it
-  /// to exercise the host-blocked path.
+  /// Device bytes the search may use (0: 80% of Context::available_bytes());
+  /// tests shrink it to exercise the host-blocked path.
   size_t memory_budget = 0;
 };
+/// The plan knn_exact_device follows for these inputs on this context.
+plan::ExactKnnPlan exact_plan(Context& ctx, int64_t n, int64_t d, int k, const ExactOptions& options);
 KnnGraph knn_exact_device(Context& ctx, ConstView x, int k, Metric metric,
                           const ExactOptions& options, Progress* progress);
 
 /// IVF-flat settings (0: chosen from N, see ivf.cu).
 struct IvfOptions {
-  int nlist = 0;
+  int nlist = 0;   ///< 0: plan::ivf_nlist(N)
+  /// Probes per query; 0: the smallest of plan::ivf_nprobe_ladder whose
+  /// recall@k on a seeded sample of queries, against their exact lists,
+  /// reaches target_recall.
   int nprobe = 0;
+  double target_recall = 0.96;
   int kmeans_iterations = 10;
   GemmPrecision precision = GemmPrecision::tf32;
+  size_t memory_budget = 0;    ///< device bytes (0: 80% of Context::available_bytes())
+  int64_t max_batch_rows = 0;  ///< caps the queries per search batch (0: the plan's)
+};
+/// What an IVF search did.
+struct IvfStats {
+  int nlist = 0;
+  int nprobe = 0;                 ///< used for the whole search
+  double sample_recall = -1;      ///< recall@k of the calibration sample at that nprobe (-1: none)
+  int64_t batches = 0;
+  plan::IvfPlan plan;         ///< the index and the calibration (nprobe at its largest)
+  plan::IvfPlan search_plan;  ///< the batches, for the nprobe used
 };
 KnnGraph knn_ivf_device(Context& ctx, ConstView x, int k, Metric metric, uint64_t seed,
-                        const IvfOptions& options, Progress* progress);
+                        const IvfOptions& options, Progress* progress, IvfStats* stats = nullptr);
 
 }  // namespace prism::cuda::detail

@@ -1,23 +1,36 @@
 // Per-tile top-k selection merged into running lists, and the final re-rank.
 // One block per query row. Most tiles are filtered in a single pass: only
-// entries below the row's current k-th distance survive, and after the first
+// entries below the row's current kk-th distance survive, and after the first
 // tile those are few. When too many survive (the first tile), a 4-pass radix
 // select on the float bits (distances are >= 0, so their bit patterns sort as
 // unsigned integers) finds the kk-th smallest first, as in FAISS/RAFT's
 // radix top-k. The N x N matrix is never written, only one tile at a time.
+//
+// Shared counters are updated once per warp, not once per lane: slots by
+// __ballot_sync + __popc, histogram bins by __match_any_sync into per-warp
+// sub-histograms (the first pass puts nearly every distance of a tile into
+// one or two bins of the top 8 bits, where per-lane atomics serialise).
+// After a radix select the survivors are gathered in column order by block
+// scans, so which of many equal distances are kept never depends on timing.
 #include <cfloat>
+
+#include <cub/block/block_scan.cuh>
 
 #include "knn/knn_internal.cuh"
 
 namespace prism::cuda::detail {
 namespace {
 
-constexpr int kBlock = 256;
+constexpr int kBlock = 256;  // also the number of histogram bins (8 bits)
+constexpr int kWarps = kBlock / 32;
 constexpr int kCap = 2 * kMaxPool;  // shared entries: the kk list + candidates
+constexpr unsigned kFull = 0xffffffffu;
+
+using BlockScan = cub::BlockScan<int, kBlock>;
 
 __device__ inline bool pair_less(float da, int32_t ia, float db, int32_t ib) {
   // Ties by id (unsigned: the empty id -1 sorts last) make results independent
-  // of the order in which atomics collected the candidates.
+  // of the order in which the candidates were collected.
   return da < db || (da == db && static_cast<uint32_t>(ia) < static_cast<uint32_t>(ib));
 }
 
@@ -50,6 +63,25 @@ __device__ inline int next_pow2(int v) {
   return p;
 }
 
+__device__ inline unsigned lanemask_lt() {
+  unsigned m;
+  asm("mov.u32 %0, %%lanemask_lt;" : "=r"(m));
+  return m;
+}
+
+// Consecutive slots from *counter for the lanes with `want`, one shared
+// atomic per warp. Every lane of the warp must call it.
+__device__ inline int warp_reserve(int* counter, bool want) {
+  const unsigned mask = __ballot_sync(kFull, want);
+  if (mask == 0) return -1;
+  const int lane = threadIdx.x & 31;
+  const int leader = __ffs(mask) - 1;
+  int base = 0;
+  if (lane == leader) base = atomicAdd(counter, __popc(mask));
+  base = __shfl_sync(kFull, base, leader);
+  return want ? base + __popc(mask & lanemask_lt()) : -1;
+}
+
 __device__ inline float tile_distance(const TileSelect& a, const float* row, int64_t c, float qn,
                                       int64_t qid, int32_t& gid) {
   gid = a.x_ids ? a.x_ids[c] : static_cast<int32_t>(a.x0 + c);
@@ -62,13 +94,15 @@ __global__ void __launch_bounds__(kBlock) select_tile_kernel(TileSelect a) {
   extern __shared__ unsigned char smem[];
   float* sd = reinterpret_cast<float*>(smem);
   int32_t* si = reinterpret_cast<int32_t*>(sd + kCap);
-  __shared__ int s_count, s_less, s_ties, s_remaining;
+  __shared__ int s_count;
   __shared__ unsigned s_prefix;
-  __shared__ unsigned s_hist[256];
+  __shared__ int s_remaining;
+  __shared__ unsigned s_hist[kWarps][kBlock];
+  __shared__ typename BlockScan::TempStorage s_scan;
 
   const int64_t r = blockIdx.x;
   const int64_t qid = a.q_ids ? a.q_ids[r] : a.q0 + r;
-  const int64_t lrow = a.q_ids ? a.q_ids[r] : r;
+  const int64_t lrow = a.q_rows ? a.q_rows[r] : r;
   float* bd = a.best_d + lrow * a.kk;
   int32_t* bi = a.best_i + lrow * a.kk;
   const float* row = a.dots + r * a.ld;
@@ -76,18 +110,20 @@ __global__ void __launch_bounds__(kBlock) select_tile_kernel(TileSelect a) {
   const float thr = bd[a.kk - 1];
   const int kk = a.kk;
   const int room = kCap - kk;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
 
   if (threadIdx.x == 0) s_count = 0;
   __syncthreads();
-  for (int64_t c = threadIdx.x; c < a.nx; c += blockDim.x) {
-    int32_t gid;
-    const float d = tile_distance(a, row, c, qn, qid, gid);
-    if (d < thr) {
-      const int p = atomicAdd(&s_count, 1);
-      if (p < room) {
-        sd[kk + p] = d;
-        si[kk + p] = gid;
-      }
+  // The trip count is the same for every thread, so whole warps vote.
+  for (int64_t c0 = 0; c0 < a.nx; c0 += kBlock) {
+    const int64_t c = c0 + threadIdx.x;
+    int32_t gid = -1;
+    const float d = c < a.nx ? tile_distance(a, row, c, qn, qid, gid) : INFINITY;
+    const bool keep = d < thr;
+    const int p = warp_reserve(&s_count, keep);
+    if (keep && p < room) {
+      sd[kk + p] = d;
+      si[kk + p] = gid;
     }
   }
   __syncthreads();
@@ -99,26 +135,29 @@ __global__ void __launch_bounds__(kBlock) select_tile_kernel(TileSelect a) {
     unsigned prefix = 0, mask = 0;
     int remaining = kk;
     for (int shift = 24; shift >= 0; shift -= 8) {
-      for (int b = threadIdx.x; b < 256; b += blockDim.x) s_hist[b] = 0;
+      for (int t = threadIdx.x; t < kWarps * kBlock; t += kBlock) (&s_hist[0][0])[t] = 0;
       __syncthreads();
-      for (int64_t c = threadIdx.x; c < a.nx; c += blockDim.x) {
+      for (int64_t c0 = 0; c0 < a.nx; c0 += kBlock) {
+        const int64_t c = c0 + threadIdx.x;
         int32_t gid;
-        const float d = tile_distance(a, row, c, qn, qid, gid);
+        const float d = c < a.nx ? tile_distance(a, row, c, qn, qid, gid) : INFINITY;
         const unsigned u = __float_as_uint(d);
-        if (d < thr && (u & mask) == prefix) atomicAdd(&s_hist[(u >> shift) & 255u], 1u);
+        const bool in = d < thr && (u & mask) == prefix;
+        const unsigned bin = (u >> shift) & 255u;
+        const unsigned active = __ballot_sync(kFull, in);
+        if (in) {
+          const unsigned peers = __match_any_sync(active, bin);
+          if (lane == __ffs(peers) - 1) atomicAdd(&s_hist[warp][bin], static_cast<unsigned>(__popc(peers)));
+        }
       }
       __syncthreads();
-      if (threadIdx.x == 0) {
-        int cum = 0;
-        for (int b = 0; b < 256; ++b) {
-          const int h = static_cast<int>(s_hist[b]);
-          if (cum + h >= remaining) {
-            s_prefix = prefix | (static_cast<unsigned>(b) << shift);
-            s_remaining = remaining - cum;
-            break;
-          }
-          cum += h;
-        }
+      int h = 0;  // thread b owns bin b
+      for (int w = 0; w < kWarps; ++w) h += static_cast<int>(s_hist[w][threadIdx.x]);
+      int below = 0;
+      BlockScan(s_scan).ExclusiveSum(h, below);
+      if (below < remaining && remaining <= below + h) {  // exactly one bin
+        s_prefix = prefix | (static_cast<unsigned>(threadIdx.x) << shift);
+        s_remaining = remaining - below;
       }
       __syncthreads();
       prefix = s_prefix;
@@ -126,34 +165,36 @@ __global__ void __launch_bounds__(kBlock) select_tile_kernel(TileSelect a) {
       mask |= 255u << shift;
     }
     // prefix is now the bit pattern of the kk-th smallest value: keep all
-    // below it and as many ties as fit (the sort then prefers small ids; only
-    // more than ~2000 equal distances in one tile could make the choice
-    // depend on atomic order).
+    // `less` values below it and as many equal ones as fit, in column order.
     const int less = kk - remaining;
-    if (threadIdx.x == 0) {
-      s_less = 0;
-      s_ties = 0;
-    }
-    __syncthreads();
-    for (int64_t c = threadIdx.x; c < a.nx; c += blockDim.x) {
-      int32_t gid;
-      const float d = tile_distance(a, row, c, qn, qid, gid);
-      if (!(d < thr)) continue;
+    int seen_less = 0, seen_ties = 0;
+    for (int64_t c0 = 0; c0 < a.nx; c0 += kBlock) {
+      const int64_t c = c0 + threadIdx.x;
+      int32_t gid = -1;
+      const float d = c < a.nx ? tile_distance(a, row, c, qn, qid, gid) : INFINITY;
       const unsigned u = __float_as_uint(d);
-      if (u < prefix) {
-        const int p = atomicAdd(&s_less, 1);
-        sd[kk + p] = d;
-        si[kk + p] = gid;
-      } else if (u == prefix) {
-        const int p = less + atomicAdd(&s_ties, 1);
-        if (p < room) {
-          sd[kk + p] = d;
-          si[kk + p] = gid;
+      const bool is_less = d < thr && u < prefix, is_tie = d < thr && u == prefix;
+      // Both counts in one scan: at most kBlock each per step, so 16 bits apiece.
+      int pos = 0, step = 0;
+      BlockScan(s_scan).ExclusiveSum((is_less ? 1 : 0) | (is_tie ? 1 << 16 : 0), pos, step);
+      __syncthreads();
+      if (is_less) {
+        const int slot = seen_less + (pos & 0xffff);
+        sd[kk + slot] = d;
+        si[kk + slot] = gid;
+      } else if (is_tie) {
+        const int slot = less + seen_ties + (pos >> 16);
+        if (slot < room) {
+          sd[kk + slot] = d;
+          si[kk + slot] = gid;
         }
       }
+      seen_less += step & 0xffff;
+      seen_ties += step >> 16;
+      if (seen_less == less && less + seen_ties >= room) break;  // nothing more can be kept
     }
     __syncthreads();
-    m = min(less + s_ties, room);
+    m = min(less + seen_ties, room);
   }
 
   for (int t = threadIdx.x; t < kk; t += blockDim.x) {
@@ -186,13 +227,14 @@ __global__ void init_lists_kernel(float* d, int32_t* id, int64_t count) {
 // expanded form the GEMM gives.
 __global__ void __launch_bounds__(kBlock) refine_kernel(const float* __restrict__ x, int64_t dim,
                                                         Metric metric, int64_t row0,
+                                                        const int32_t* __restrict__ q_ids,
                                                         const int32_t* __restrict__ pool_i, int kk,
                                                         int k, float* __restrict__ out_d,
                                                         int32_t* __restrict__ out_i) {
   __shared__ float sd[kMaxPool];
   __shared__ int32_t si[kMaxPool];
   const int64_t r = blockIdx.x;
-  const float* q = x + (row0 + r) * dim;
+  const float* q = x + (q_ids ? static_cast<int64_t>(q_ids[r]) : row0 + r) * dim;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
   for (int c = warp; c < kk; c += warps) {
     const int32_t id = pool_i[r * kk + c];
@@ -241,12 +283,15 @@ __global__ void finalize_kernel(Metric metric, int64_t rows, const float* __rest
 
 }  // namespace
 
-void launch_select_tile(Context& ctx, const TileSelect& t) {
+void launch_select_tile(Context& ctx, const TileSelect& t, cudaStream_t stream) {
   PRISM_CHECK(t.kk >= 1 && t.kk <= kMaxPool, "pool size ", t.kk, " outside 1..", kMaxPool);
   if (t.nq <= 0 || t.nx <= 0) return;
+  if (!stream) stream = ctx.stream();
+  // 32 KiB of candidates + 8 KiB of sub-histograms + scan storage: under the
+  // 48 KiB a block may have without opting in.
   const size_t shared = static_cast<size_t>(kCap) * (sizeof(float) + sizeof(int32_t));
-  select_tile_kernel<<<checked_cast<unsigned>(t.nq), kBlock, shared, ctx.stream()>>>(t);
-  PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
+  select_tile_kernel<<<blocks_for(t.nq), kBlock, shared, stream>>>(t);
+  PRISM_CUDA_LAUNCH_CHECK(stream);
 }
 
 void launch_init_lists(Context& ctx, float* best_d, int32_t* best_i, int64_t count) {
@@ -257,11 +302,11 @@ void launch_init_lists(Context& ctx, float* best_d, int32_t* best_i, int64_t cou
 
 void launch_refine(Context& ctx, const float* x, int64_t d, Metric metric, int64_t row0,
                    int64_t rows, const int32_t* pool_i, int kk, int k, float* out_d,
-                   int32_t* out_i) {
+                   int32_t* out_i, const int32_t* q_ids) {
   PRISM_CHECK(k <= kk && kk <= kMaxPool, "refine: k ", k, " pool ", kk);
   if (rows <= 0) return;
-  refine_kernel<<<checked_cast<unsigned>(rows), kBlock, 0, ctx.stream()>>>(
-      x, d, metric, row0, pool_i, kk, k, out_d, out_i);
+  refine_kernel<<<blocks_for(rows), kBlock, 0, ctx.stream()>>>(
+      x, d, metric, row0, q_ids, pool_i, kk, k, out_d, out_i);
   PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
 }
 
