@@ -1,15 +1,32 @@
 // Input similarities on the GPU, following the CPU stage (engine/src/tsne/
 // affinities.cpp, itself openTSNE's compute_gaussian_perplexity and
 // joint_probabilities_nn): one thread per row for the bisection, then the
-// symmetric sum P + P^T by sorting (row, col) keys, merging equal keys in
-// sorted order and normalising by the total. No float atomics anywhere, so P
-// is the same bits on every run.
+// symmetric sum P + P^T without ever sorting 2 N k (row, col) pairs:
+//   1. each kNN row sorted by column (CUB segmented sort, in place with
+//      DoubleBuffers);
+//   2. the transpose: (column, edge) pairs by a stable 32-bit radix sort on
+//      the column, so each column's edges come in row order;
+//   3. per row, the merge of its sorted neighbours with its sorted transpose
+//      entries: once to count the distinct columns (then a scan gives the row
+//      pointers), once to write them, (p_j|i + p_i|j) / (2 sum p).
+// Every array is 4 bytes per edge and the kNN distances die after the
+// calibration: 10M points x 90 neighbours peak at ~25 GB (plan::
+// plan_tsne_affinities, which the launcher follows; CUB's scratch is what CUB
+// asks for, which the gpu test GpuMemoryPlan holds to the plan's allowances).
+// No float atomics anywhere, so P is the same bits on every run.
+#include <algorithm>
 #include <cmath>
+#include <utility>
 
+#include <cuda/std/functional>
+
+#include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_reduce.cuh>
 #include <cub/device/device_scan.cuh>
+#include <cub/device/device_segmented_sort.cuh>
 
 #include "core/sort.cuh"
+#include "plan/memory_plan.hpp"
 #include "tsne/tsne_internal.cuh"
 
 namespace prism::cuda::detail {
@@ -58,43 +75,48 @@ __global__ void calibrate_kernel(const float* __restrict__ dists, int64_t n, int
   }
 }
 
-// Both directions of every edge: (i, j, p_j|i) and (j, i, p_j|i).
-__global__ void edges_kernel(const int32_t* __restrict__ nb, const float* __restrict__ cond,
-                             int64_t n, int k, uint64_t* __restrict__ keys,
-                             double* __restrict__ vals) {
-  const int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (e >= n * k) return;
-  const uint64_t i = static_cast<uint64_t>(e / k), j = static_cast<uint32_t>(nb[e]);
-  keys[2 * e] = (i << 32) | j;
-  vals[2 * e] = cond[e];
-  keys[2 * e + 1] = (j << 32) | i;
-  vals[2 * e + 1] = cond[e];
+__global__ void row_offsets_kernel(int64_t n, int k, int64_t* __restrict__ offsets) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i <= n) offsets[i] = i * k;
 }
 
-__global__ void heads_kernel(const uint64_t* __restrict__ keys, int64_t m, int32_t* __restrict__ head) {
+__global__ void iota_kernel(int32_t* __restrict__ out, int64_t count) {
   const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (t < m) head[t] = (t == 0 || keys[t] != keys[t - 1]) ? 1 : 0;
+  if (t < count) out[t] = static_cast<int32_t>(t);
 }
 
-// Each run of equal keys is summed by its head, in sorted order.
-__global__ void merge_kernel(const uint64_t* __restrict__ keys, const double* __restrict__ vals,
-                             const int32_t* __restrict__ head, const int64_t* __restrict__ pos,
-                             int64_t m, int32_t* __restrict__ rows, int32_t* __restrict__ col,
-                             double* __restrict__ merged) {
-  const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (t >= m || !head[t]) return;
-  double s = vals[t];
-  for (int64_t u = t + 1; u < m && keys[u] == keys[t]; ++u) s += vals[u];
-  const int64_t o = pos[t];
-  rows[o] = static_cast<int32_t>(keys[t] >> 32);
-  col[o] = static_cast<int32_t>(keys[t] & 0xffffffffu);
-  merged[o] = s;
-}
-
-__global__ void normalise_kernel(const double* __restrict__ merged, int64_t nnz,
-                                 const double* __restrict__ total, float* __restrict__ val) {
-  const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (t < nnz) val[t] = static_cast<float>(merged[t] / *total);
+// Row r of P: the merge of its kNN row (columns ids[r k ..], sorted, weights
+// cond) with its transpose entries (edges tedge[toff[r] ..] of rows e / k,
+// ascending). Equal columns are summed (a mutual pair; duplicates too).
+// kWrite false: row_ptr[r] = the number of distinct columns.
+template <bool kWrite>
+__global__ void merge_rows_kernel(const int32_t* __restrict__ ids, const float* __restrict__ cond,
+                                  const int32_t* __restrict__ tedge,
+                                  const int64_t* __restrict__ toff, int64_t n, int k,
+                                  int64_t* __restrict__ row_ptr, const double* __restrict__ total,
+                                  int32_t* __restrict__ col, float* __restrict__ val) {
+  const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (r >= n) return;
+  int64_t a = r * k;
+  const int64_t a_end = a + k;
+  int64_t b = toff[r];
+  const int64_t b_end = toff[r + 1];
+  const double scale = kWrite ? 0.5 / *total : 0.0;
+  int64_t out = kWrite ? row_ptr[r] : 0;
+  while (a < a_end || b < b_end) {
+    const int64_t ca = a < a_end ? ids[a] : INT64_MAX;
+    const int64_t cb = b < b_end ? tedge[b] / k : INT64_MAX;
+    const int64_t c = ca < cb ? ca : cb;
+    double s = 0;
+    for (; a < a_end && ids[a] == c; ++a) s += cond[a];
+    for (; b < b_end && tedge[b] / k == c; ++b) s += cond[tedge[b]];
+    if constexpr (kWrite) {
+      col[out] = static_cast<int32_t>(c);
+      val[out] = static_cast<float>(s * scale);
+    }
+    ++out;
+  }
+  if constexpr (!kWrite) row_ptr[r] = out;
 }
 
 }  // namespace
@@ -109,76 +131,110 @@ DeviceP tsne_affinities_device(Context& ctx, const KnnGraph& g, double perplexit
   PRISM_EXPECTS(static_cast<int64_t>(g.indices.size()) == nk &&
                     static_cast<int64_t>(g.distances.size()) == nk,
                 "kNN graph arrays hold ", g.indices.size(), " indices, expected n * k = ", nk);
+  PRISM_EXPECTS(nk <= INT32_MAX, "t-SNE: n * k = ", nk, " edges is too large for the GPU path");
   for (int64_t e = 0; e < nk; ++e)
     PRISM_EXPECTS(g.indices[e] >= 0 && g.indices[e] < n && g.indices[e] != e / g.k,
                   "kNN graph row ", e / g.k, " has neighbour ", g.indices[e],
                   ": must be another point in [0, ", n, ")");
+  const plan::TsneAffinityPlan plan = plan::plan_tsne_affinities(n, g.k);
+  const int k = g.k;
+  const cudaStream_t s = ctx.stream();
 
-  DeviceBuffer<int32_t> nb(ctx, nk, "t-SNE kNN ids");
-  DeviceBuffer<float> dist(ctx, nk, "t-SNE kNN distances"), cond(ctx, nk, "t-SNE P_j|i");
-  nb.upload(g.indices.data(), nk);
-  dist.upload(g.distances.data(), nk);
-  const double target = std::log(std::min(perplexity, static_cast<double>(g.k)));
-  calibrate_kernel<<<grid_for(n, kBlock), kBlock, 0, ctx.stream()>>>(dist.data(), n, g.k, target,
-                                                                    cond.data());
-  PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
-
-  const int64_t m = 2 * nk;
-  PRISM_EXPECTS(m < INT32_MAX, "t-SNE: n * k = ", nk, " is too large for the GPU path");
-  DeviceBuffer<uint64_t> keys(ctx, m, "t-SNE P keys"), keys_sorted(ctx, m, "t-SNE P keys");
-  DeviceBuffer<double> vals(ctx, m, "t-SNE P values"), vals_sorted(ctx, m, "t-SNE P values");
-  edges_kernel<<<grid_for(nk, kBlock), kBlock, 0, ctx.stream()>>>(nb.data(), cond.data(), n, g.k,
-                                                                 keys.data(), vals.data());
-  PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
-  sort_pairs(ctx, keys.data(), keys_sorted.data(), vals.data(), vals_sorted.data(), m);
-  keys.release();
-  vals.release();
-
-  DeviceBuffer<int32_t> head(ctx, m, "t-SNE P heads");
-  DeviceBuffer<int64_t> pos(ctx, m + 1, "t-SNE P positions");
-  heads_kernel<<<grid_for(m, kBlock), kBlock, 0, ctx.stream()>>>(keys_sorted.data(), m, head.data());
-  PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
+  // "calibrate"
+  DeviceBuffer<int32_t> ids(ctx, nk, "t-SNE kNN ids");
+  DeviceBuffer<float> cond(ctx, nk, "t-SNE P_j|i");
   {
-    size_t temp = 0;
-    PRISM_CUDA_TRY(
-        cub::DeviceScan::ExclusiveSum(nullptr, temp, head.data(), pos.data(), m, ctx.stream()));
-    DeviceBuffer<unsigned char> scratch(ctx, static_cast<int64_t>(temp), "scan scratch");
-    PRISM_CUDA_TRY(cub::DeviceScan::ExclusiveSum(scratch.data(), temp, head.data(), pos.data(), m,
-                                                 ctx.stream()));
+    DeviceBuffer<float> dist(ctx, nk, "t-SNE kNN distances");
+    ids.upload(g.indices.data(), nk);
+    dist.upload(g.distances.data(), nk);
+    const double target = std::log(std::min(perplexity, static_cast<double>(k)));
+    calibrate_kernel<<<grid_for(n, kBlock), kBlock, 0, s>>>(dist.data(), n, k, target, cond.data());
+    PRISM_CUDA_LAUNCH_CHECK(s);
   }
-  int64_t last_pos = 0;
-  int32_t last_head = 0;
-  pos.download(&last_pos, 1, m - 1);
-  head.download(&last_head, 1, m - 1);
-  ctx.sync();
-  const int64_t nnz = last_pos + last_head;
 
+  // "sort rows by column"
+  {
+    DeviceBuffer<int32_t> ids_alt(ctx, nk, "t-SNE kNN ids (sort buffer)");
+    DeviceBuffer<float> cond_alt(ctx, nk, "t-SNE P_j|i (sort buffer)");
+    DeviceBuffer<int64_t> offsets(ctx, n + 1, "t-SNE row offsets");
+    row_offsets_kernel<<<grid_for(n + 1, kBlock), kBlock, 0, s>>>(n, k, offsets.data());
+    PRISM_CUDA_LAUNCH_CHECK(s);
+    cub::DoubleBuffer<int32_t> keys(ids.data(), ids_alt.data());
+    cub::DoubleBuffer<float> vals(cond.data(), cond_alt.data());
+    size_t temp = 0;
+    PRISM_CUDA_TRY(cub::DeviceSegmentedSort::StableSortPairs(nullptr, temp, keys, vals, nk, n,
+                                                             offsets.data(), offsets.data() + 1, s));
+    DeviceBuffer<unsigned char> scratch(ctx, static_cast<int64_t>(temp), "segmented sort scratch");
+    PRISM_CUDA_TRY(cub::DeviceSegmentedSort::StableSortPairs(scratch.data(), temp, keys, vals, nk,
+                                                             n, offsets.data(), offsets.data() + 1, s));
+    if (keys.Current() != ids.data()) std::swap(ids, ids_alt);
+    if (vals.Current() != cond.data()) std::swap(cond, cond_alt);
+  }
+
+  // "transpose sort", then "transpose offsets"
+  DeviceBuffer<int32_t> tedge;
+  DeviceBuffer<int64_t> toff;
+  {
+    DeviceBuffer<uint32_t> tkey(ctx, nk, "t-SNE transpose keys"), tkey_alt(ctx, nk, "t-SNE transpose keys");
+    tedge.reset(ctx, nk, "t-SNE transpose edges");
+    DeviceBuffer<int32_t> tedge_alt(ctx, nk, "t-SNE transpose edges");
+    PRISM_CUDA_TRY(cudaMemcpyAsync(tkey.data(), ids.data(), nk * sizeof(int32_t),
+                                   cudaMemcpyDeviceToDevice, s));
+    iota_kernel<<<grid_for(nk, kBlock), kBlock, 0, s>>>(tedge.data(), nk);
+    PRISM_CUDA_LAUNCH_CHECK(s);
+    cub::DoubleBuffer<uint32_t> keys(tkey.data(), tkey_alt.data());
+    cub::DoubleBuffer<int32_t> vals(tedge.data(), tedge_alt.data());
+    {
+      size_t temp = 0;
+      PRISM_CUDA_TRY(cub::DeviceRadixSort::SortPairs(nullptr, temp, keys, vals, nk, 0, plan.id_bits, s));
+      DeviceBuffer<unsigned char> scratch(ctx, static_cast<int64_t>(temp), "radix sort scratch");
+      PRISM_CUDA_TRY(
+          cub::DeviceRadixSort::SortPairs(scratch.data(), temp, keys, vals, nk, 0, plan.id_bits, s));
+    }
+    if (keys.Current() != tkey.data()) std::swap(tkey, tkey_alt);
+    if (vals.Current() != tedge.data()) std::swap(tedge, tedge_alt);
+    tkey_alt.release();
+    tedge_alt.release();
+    toff.reset(ctx, n + 1, "t-SNE transpose offsets");
+    segment_offsets(ctx, tkey.data(), nk, n, toff.data());
+  }
+
+  // "count"
   DeviceP p;
   p.n = n;
-  p.nnz = nnz;
-  DeviceBuffer<int32_t> rows(ctx, nnz, "t-SNE P rows");
-  DeviceBuffer<double> merged(ctx, nnz, "t-SNE P merged");
-  p.col.reset(ctx, nnz, "t-SNE P columns");
-  p.val.reset(ctx, nnz, "t-SNE P values");
   p.row_ptr.reset(ctx, n + 1, "t-SNE P row pointers");
-  merge_kernel<<<grid_for(m, kBlock), kBlock, 0, ctx.stream()>>>(
-      keys_sorted.data(), vals_sorted.data(), head.data(), pos.data(), m, rows.data(),
-      p.col.data(), merged.data());
-  PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
-  segment_offsets(ctx, rows.data(), nnz, n, p.row_ptr.data());
-
   DeviceBuffer<double> total(ctx, 1, "t-SNE P total");
+  PRISM_CUDA_TRY(cudaMemsetAsync(p.row_ptr.data() + n, 0, sizeof(int64_t), s));
+  merge_rows_kernel<false><<<grid_for(n, kBlock), kBlock, 0, s>>>(
+      ids.data(), cond.data(), tedge.data(), toff.data(), n, k, p.row_ptr.data(), nullptr, nullptr,
+      nullptr);
+  PRISM_CUDA_LAUNCH_CHECK(s);
   {
-    size_t temp = 0;
-    PRISM_CUDA_TRY(cub::DeviceReduce::Sum(nullptr, temp, merged.data(), total.data(), nnz,
-                                          ctx.stream()));
-    DeviceBuffer<unsigned char> scratch(ctx, static_cast<int64_t>(temp), "reduce scratch");
-    PRISM_CUDA_TRY(cub::DeviceReduce::Sum(scratch.data(), temp, merged.data(), total.data(), nnz,
-                                          ctx.stream()));
+    size_t scan_temp = 0, sum_temp = 0;
+    PRISM_CUDA_TRY(cub::DeviceScan::ExclusiveSum(nullptr, scan_temp, p.row_ptr.data(),
+                                                 p.row_ptr.data(), n + 1, s));
+    // Sum of the conditional P in double (each row's sums to 1 up to rounding).
+    PRISM_CUDA_TRY(cub::DeviceReduce::Reduce(nullptr, sum_temp, cond.data(), total.data(), nk,
+                                             ::cuda::std::plus<double>{}, 0.0, s));
+    const size_t temp = std::max(scan_temp, sum_temp);
+    DeviceBuffer<unsigned char> scratch(ctx, static_cast<int64_t>(temp), "scan scratch");
+    PRISM_CUDA_TRY(cub::DeviceScan::ExclusiveSum(scratch.data(), scan_temp, p.row_ptr.data(),
+                                                 p.row_ptr.data(), n + 1, s));
+    PRISM_CUDA_TRY(cub::DeviceReduce::Reduce(scratch.data(), sum_temp, cond.data(), total.data(),
+                                             nk, ::cuda::std::plus<double>{}, 0.0, s));
   }
-  normalise_kernel<<<grid_for(nnz, kBlock), kBlock, 0, ctx.stream()>>>(merged.data(), nnz,
-                                                                      total.data(), p.val.data());
-  PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
+  p.row_ptr.download(&p.nnz, 1, n);
+  ctx.sync();
+  PRISM_CHECK(p.nnz >= 1 && p.nnz <= plan.max_nnz, "t-SNE P has ", p.nnz, " entries for ", nk,
+              " edges");
+
+  // "merge"
+  p.col.reset(ctx, p.nnz, "t-SNE P columns");
+  p.val.reset(ctx, p.nnz, "t-SNE P values");
+  merge_rows_kernel<true><<<grid_for(n, kBlock), kBlock, 0, s>>>(
+      ids.data(), cond.data(), tedge.data(), toff.data(), n, k, p.row_ptr.data(), total.data(),
+      p.col.data(), p.val.data());
+  PRISM_CUDA_LAUNCH_CHECK(s);
   ctx.sync();
   return p;
 }

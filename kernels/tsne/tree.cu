@@ -5,6 +5,11 @@
 // is a prefix of its Morton code. Building is a sort plus one pass per level,
 // with no atomics and no data-dependent allocation; a leaf's points are a
 // range of the sorted order, summed exactly when the traversal reaches it.
+#include <algorithm>
+
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/iterator/transform_iterator.h>
+
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_reduce.cuh>
 
@@ -14,7 +19,6 @@ namespace prism::cuda::detail {
 namespace {
 
 constexpr int kBlock = 256;
-constexpr int kStatsBlock = 1024;
 
 // Number of cells above level l: (2^(dims*l) - 1) / (2^dims - 1).
 __host__ __device__ inline int64_t level_offset(int l, int dims) {
@@ -28,38 +32,63 @@ __device__ inline uint32_t spread_bits(uint32_t v, int dims) {
   return out;
 }
 
-// Bounding cube: one block, fixed-order tree reduction (min/max are exact anyway).
-__global__ void __launch_bounds__(kStatsBlock) bbox_kernel(const float* __restrict__ y, int64_t n,
-                                                           int dims, float* __restrict__ box) {
-  __shared__ float s_min[3][kStatsBlock], s_max[3][kStatsBlock];
+// Bounding box by a CUB reduction over all points (grid-wide; min and max
+// are exact, so the order does not matter): point i as a degenerate box,
+// boxes merged by union.
+struct Box {
+  float lo[3], hi[3];
+};
+
+struct PointBox {
+  const float* y;
+  int dims;
+  __host__ __device__ Box operator()(int64_t i) const {
+    Box b;
+    for (int d = 0; d < 3; ++d) {
+      const float v = d < dims ? y[i * dims + d] : 0.f;
+      b.lo[d] = v;
+      b.hi[d] = v;
+    }
+    return b;
+  }
+};
+
+struct BoxUnion {
+  __host__ __device__ Box operator()(const Box& a, const Box& b) const {
+    Box r;
+    for (int d = 0; d < 3; ++d) {
+      r.lo[d] = fminf(a.lo[d], b.lo[d]);
+      r.hi[d] = fmaxf(a.hi[d], b.hi[d]);
+    }
+    return r;
+  }
+};
+
+using PointBoxes = thrust::transform_iterator<PointBox, thrust::counting_iterator<int64_t>>;
+
+PointBoxes point_boxes(const float* y, int dims) {
+  return thrust::make_transform_iterator(thrust::counting_iterator<int64_t>(0), PointBox{y, dims});
+}
+
+Box empty_box() {
+  Box b;
+  for (int d = 0; d < 3; ++d) {
+    b.lo[d] = INFINITY;
+    b.hi[d] = -INFINITY;
+  }
+  return b;
+}
+
+// box = (min[3], size) of the cube the tree covers.
+__global__ void box_finish_kernel(const Box* __restrict__ b, int dims, float* __restrict__ box) {
+  if (threadIdx.x != 0) return;
+  float size = 0;
   for (int d = 0; d < dims; ++d) {
-    float lo = INFINITY, hi = -INFINITY;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      const float v = y[i * dims + d];
-      lo = fminf(lo, v);
-      hi = fmaxf(hi, v);
-    }
-    s_min[d][threadIdx.x] = lo;
-    s_max[d][threadIdx.x] = hi;
+    box[d] = b->lo[d];
+    size = fmaxf(size, b->hi[d] - b->lo[d]);
   }
-  __syncthreads();
-  for (int w = blockDim.x / 2; w > 0; w /= 2) {
-    if (threadIdx.x < w)
-      for (int d = 0; d < dims; ++d) {
-        s_min[d][threadIdx.x] = fminf(s_min[d][threadIdx.x], s_min[d][threadIdx.x + w]);
-        s_max[d][threadIdx.x] = fmaxf(s_max[d][threadIdx.x], s_max[d][threadIdx.x + w]);
-      }
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) {
-    float size = 0;
-    for (int d = 0; d < dims; ++d) {
-      box[d] = s_min[d][0];
-      size = fmaxf(size, s_max[d][0] - s_min[d][0]);
-    }
-    // A little larger so the maximum maps inside the last cell.
-    box[3] = fmaxf(size, 1e-12f) * 1.0001f;
-  }
+  // A little larger so the maximum maps inside the last cell.
+  box[3] = fmaxf(size, 1e-12f) * 1.0001f;
 }
 
 __global__ void morton_kernel(const float* __restrict__ y, int64_t n, int dims, int depth,
@@ -201,6 +230,7 @@ BhTree::BhTree(Context& ctx, int64_t n, int dims) : ctx_(ctx), n_(n), dims_(dims
   leaf_offset_ = level_offset(depth_, dims);
   nodes_ = leaf_offset_ + leaves_;
   box_.reset(ctx, 4, "t-SNE bounding box");
+  box_reduced_.reset(ctx, sizeof(Box), "t-SNE bounding box");
   codes_.reset(ctx, n, "t-SNE Morton codes");
   codes_sorted_.reset(ctx, n, "t-SNE Morton codes");
   ids_.reset(ctx, n, "t-SNE point order");
@@ -216,12 +246,22 @@ BhTree::BhTree(Context& ctx, int64_t n, int dims) : ctx_(ctx), n_(n), dims_(dims
   double* dummy = nullptr;
   PRISM_CUDA_TRY(cub::DeviceReduce::Sum(nullptr, reduce_temp_bytes_, sumq_.data(), dummy, n,
                                         ctx.stream()));
+  size_t box_temp = 0;
+  PRISM_CUDA_TRY(cub::DeviceReduce::Reduce(nullptr, box_temp, point_boxes(nullptr, dims),
+                                           reinterpret_cast<Box*>(box_reduced_.data()), n,
+                                           BoxUnion{}, empty_box(), ctx.stream()));
+  reduce_temp_bytes_ = std::max(reduce_temp_bytes_, box_temp);
   reduce_temp_.reset(ctx, static_cast<int64_t>(reduce_temp_bytes_), "t-SNE reduce scratch");
 }
 
 void BhTree::build(const float* y) {
   cudaStream_t s = ctx_.stream();
-  bbox_kernel<<<1, kStatsBlock, 0, s>>>(y, n_, dims_, box_.data());
+  size_t temp = reduce_temp_bytes_;
+  PRISM_CUDA_TRY(cub::DeviceReduce::Reduce(reduce_temp_.data(), temp, point_boxes(y, dims_),
+                                           reinterpret_cast<Box*>(box_reduced_.data()), n_,
+                                           BoxUnion{}, empty_box(), s));
+  box_finish_kernel<<<1, 32, 0, s>>>(reinterpret_cast<const Box*>(box_reduced_.data()), dims_,
+                                     box_.data());
   PRISM_CUDA_LAUNCH_CHECK(s);
   morton_kernel<<<grid_for(n_, kBlock), kBlock, 0, s>>>(y, n_, dims_, depth_, box_.data(),
                                                        codes_.data(), ids_.data());
@@ -254,8 +294,8 @@ void BhTree::repulsion(const float* y, double theta, float* rep, double* z) {
         y, n_, depth_, theta2, box_.data(), codes_sorted_.data(), order_.data(), count_.data(),
         sum_.data(), leaf_start_.data(), rep, sumq_.data());
   PRISM_CUDA_LAUNCH_CHECK(s);
-  PRISM_CUDA_TRY(
-      cub::DeviceReduce::Sum(reduce_temp_.data(), reduce_temp_bytes_, sumq_.data(), z, n_, s));
+  size_t temp = reduce_temp_bytes_;
+  PRISM_CUDA_TRY(cub::DeviceReduce::Sum(reduce_temp_.data(), temp, sumq_.data(), z, n_, s));
 }
 
 }  // namespace prism::cuda::detail

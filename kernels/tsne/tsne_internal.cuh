@@ -52,6 +52,7 @@ class BhTree {
   int depth_;
   int64_t nodes_ = 0, leaves_ = 0, leaf_offset_ = 0;
   DeviceBuffer<float> box_;          // min[3], size
+  DeviceBuffer<unsigned char> box_reduced_;  // the reduction's min/max box
   DeviceBuffer<uint32_t> codes_, codes_sorted_;
   DeviceBuffer<int32_t> ids_, order_;
   DeviceBuffer<int32_t> count_;      // per node

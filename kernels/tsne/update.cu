@@ -1,12 +1,16 @@
 // The update, as the CPU's gradient_step (openTSNE's gradient_descent):
 // delta-bar-delta gains, momentum, then re-centring on the origin.
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/iterator/transform_iterator.h>
+
+#include <cub/device/device_reduce.cuh>
+
 #include "tsne/tsne_internal.cuh"
 
 namespace prism::cuda::detail {
 namespace {
 
 constexpr int kBlock = 256;
-constexpr int kStatsBlock = 1024;
 
 __device__ inline int sign_of(float v) { return (v > 0.f) - (v < 0.f); }
 
@@ -29,25 +33,36 @@ __global__ void gradient_step_kernel(float* __restrict__ y, const float* __restr
   y[t] += u;
 }
 
-// One block: per-dimension sums in a fixed-shape tree, then subtract the mean.
-__global__ void __launch_bounds__(kStatsBlock) recentre_kernel(float* __restrict__ y, int64_t n,
-                                                               int dims) {
-  __shared__ double s[3][kStatsBlock];
-  __shared__ float mean[3];
-  for (int d = 0; d < dims; ++d) {
-    double acc = 0;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) acc += y[i * dims + d];
-    s[d][threadIdx.x] = acc;
+// Column sums by a CUB reduction over all points (grid-wide, double, fixed
+// order for a given device: the same bits every run), then a grid-wide
+// subtraction of the means.
+struct Sums {
+  double s[3];
+};
+
+struct PointSums {
+  const float* y;
+  int dims;
+  __host__ __device__ Sums operator()(int64_t i) const {
+    Sums r;
+    for (int d = 0; d < 3; ++d) r.s[d] = d < dims ? static_cast<double>(y[i * dims + d]) : 0.0;
+    return r;
   }
-  __syncthreads();
-  for (int w = blockDim.x / 2; w > 0; w /= 2) {
-    if (threadIdx.x < w)
-      for (int d = 0; d < dims; ++d) s[d][threadIdx.x] += s[d][threadIdx.x + w];
-    __syncthreads();
+};
+
+struct AddSums {
+  __host__ __device__ Sums operator()(const Sums& a, const Sums& b) const {
+    Sums r;
+    for (int d = 0; d < 3; ++d) r.s[d] = a.s[d] + b.s[d];
+    return r;
   }
-  if (threadIdx.x < dims) mean[threadIdx.x] = static_cast<float>(s[threadIdx.x][0] / n);
-  __syncthreads();
-  for (int64_t t = threadIdx.x; t < n * dims; t += blockDim.x) y[t] -= mean[t % dims];
+};
+
+__global__ void subtract_mean_kernel(float* __restrict__ y, int64_t n, int dims,
+                                     const Sums* __restrict__ sums) {
+  const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (t >= n * dims) return;
+  y[t] -= static_cast<float>(sums->s[t % dims] / static_cast<double>(n));
 }
 
 }  // namespace
@@ -62,7 +77,20 @@ void launch_gradient_step(Context& ctx, float* y, const float* attr, const float
 
 void launch_recentre(Context& ctx, float* y, int64_t n, int dims) {
   PRISM_CHECK(dims >= 1 && dims <= 3, "recentre supports 1..3 dims, got ", dims);
-  recentre_kernel<<<1, kStatsBlock, 0, ctx.stream()>>>(y, n, dims);
+  if (n <= 0) return;
+  const auto points =
+      thrust::make_transform_iterator(thrust::counting_iterator<int64_t>(0), PointSums{y, dims});
+  size_t temp = 0;
+  PRISM_CUDA_TRY(cub::DeviceReduce::Reduce(nullptr, temp, points, static_cast<Sums*>(nullptr), n,
+                                           AddSums{}, Sums{}, ctx.stream()));
+  // One workspace: the sums first (aligned), the reduction's scratch after them.
+  constexpr size_t kHead = 256;
+  auto* ws = static_cast<unsigned char*>(ctx.workspace(kHead + temp, "t-SNE re-centring"));
+  Sums* sums = reinterpret_cast<Sums*>(ws);
+  PRISM_CUDA_TRY(cub::DeviceReduce::Reduce(ws + kHead, temp, points, sums, n, AddSums{}, Sums{},
+                                           ctx.stream()));
+  const int64_t count = checked_mul(n, dims);
+  subtract_mean_kernel<<<grid_for(count, kBlock), kBlock, 0, ctx.stream()>>>(y, n, dims, sums);
   PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
 }
 
