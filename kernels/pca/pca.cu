@@ -9,7 +9,8 @@
 #include <cmath>
 #include <vector>
 
-#include "core/context.cuh"
+#include "pca/pca_internal.cuh"
+#include "plan/memory_plan.hpp"
 #include "prism/cuda/api.hpp"
 
 namespace prism::cuda {
@@ -17,18 +18,17 @@ namespace detail {
 namespace {
 
 constexpr int kBlock = 256;
-constexpr int64_t kChunkBytes = int64_t{512} << 20;
-
-constexpr int64_t kSumRows = 1024;
 
 // Column sums of a rows x d chunk in two fixed-order steps (no atomics, so
-// the mean is the same every run): partial[s][j] sums rows of segment s
+// the mean is the same every run): partial[s][j] sums the rows of segment s
 // (coalesced across j), then sums[j] += the partials in segment order.
+// Segments hold seg_rows rows: at least 1024, more when a chunk would need
+// over 65535 of them (gridDim.y's limit).
 __global__ void column_partials_kernel(const float* __restrict__ x, int64_t rows, int64_t d,
-                                       double* __restrict__ partial) {
+                                       int64_t seg_rows, double* __restrict__ partial) {
   const int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (j >= d) return;
-  const int64_t lo = blockIdx.y * kSumRows, hi = min(rows, lo + kSumRows);
+  const int64_t lo = blockIdx.y * seg_rows, hi = min(rows, lo + seg_rows);
   double s = 0;
   for (int64_t i = lo; i < hi; ++i) s += x[i * d + j];
   partial[blockIdx.y * d + j] = s;
@@ -56,29 +56,32 @@ __global__ void scale_kernel(double* v, int64_t count, double s) {
 
 }  // namespace
 
-PcaModel fit_pca_device(Context& ctx, ConstView x, const PcaParams& params, Progress* progress) {
+PcaModel fit_pca_device(Context& ctx, ConstView x, const PcaParams& params,
+                        const PcaOptions& options, Progress* progress) {
   const int64_t n = x.rows, d = x.cols;
   PRISM_EXPECTS(n >= 2, "PCA needs at least 2 rows, got ", n);
   PRISM_EXPECTS(params.dims >= 1 && params.dims <= d, "PCA dims must be in 1..", d, ", got ",
                 params.dims);
+  PRISM_EXPECTS(options.chunk_rows >= 0, "PCA chunk rows must be >= 0");
   ProgressScope scope(progress, "pca", 3);
-  const int64_t chunk = std::clamp<int64_t>(kChunkBytes / (d * 8), 1, n);
+  const plan::PcaPlan plan = plan::plan_pca(n, d, options.chunk_rows);
+  const int64_t chunk = plan.chunk_rows;
 
-  DeviceBuffer<float> xf(ctx, checked_mul(chunk, d), "PCA row chunk");
-  DeviceBuffer<double> xc(ctx, checked_mul(chunk, d), "PCA centred chunk");
   DeviceBuffer<double> mean(ctx, d, "PCA mean");
   DeviceBuffer<double> cov(ctx, checked_mul(d, d), "PCA covariance");
-  DeviceBuffer<double> partial(ctx, checked_mul((chunk + kSumRows - 1) / kSumRows, d),
-                              "PCA column sums");
+  DeviceBuffer<float> xf(ctx, checked_mul(chunk, d), "PCA row chunk");
+  DeviceBuffer<double> xc(ctx, checked_mul(chunk, d), "PCA centred chunk");
+  DeviceBuffer<double> partial(ctx, checked_mul(plan.segments, d), "PCA column sums");
   mean.fill_zero();
 
   // Pass 1: the mean.
   for (int64_t r0 = 0; r0 < n; r0 += chunk) {
     const int64_t rows = std::min(chunk, n - r0);
     upload_rows(ctx, x, r0, rows, xf.data());
-    const int64_t segments = (rows + kSumRows - 1) / kSumRows;
-    column_partials_kernel<<<dim3(grid_for(d, kBlock), checked_cast<unsigned>(segments)), kBlock, 0,
-                             ctx.stream()>>>(xf.data(), rows, d, partial.data());
+    const int64_t segments = (rows + plan.segment_rows - 1) / plan.segment_rows;
+    PRISM_CHECK(segments <= kMaxGridYZ, "PCA: ", segments, " column-sum segments");
+    column_partials_kernel<<<dim3(grid_for(d, kBlock), static_cast<unsigned>(segments)), kBlock, 0,
+                             ctx.stream()>>>(xf.data(), rows, d, plan.segment_rows, partial.data());
     PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
     add_partials_kernel<<<grid_for(d, kBlock), kBlock, 0, ctx.stream()>>>(partial.data(), segments,
                                                                          d, mean.data());
@@ -106,6 +109,7 @@ PcaModel fit_pca_device(Context& ctx, ConstView x, const PcaParams& params, Prog
   }
   xf.release();
   xc.release();
+  partial.release();
   scope.update(2);
 
   // Eigendecomposition: ascending eigenvalues, eigenvectors as columns.
@@ -116,6 +120,8 @@ PcaModel fit_pca_device(Context& ctx, ConstView x, const PcaParams& params, Prog
   PRISM_CUSOLVER_TRY(cusolverDnDsyevd_bufferSize(ctx.cusolver(), CUSOLVER_EIG_MODE_VECTOR,
                                                  CUBLAS_FILL_MODE_LOWER, di, cov.data(), di,
                                                  w.data(), &lwork));
+  // What cuSOLVER asks for (the plan's syevd_work is an allowance the gpu
+  // test GpuMemoryPlan.PcaWorkspace holds this figure to).
   DeviceBuffer<double> work(ctx, std::max(lwork, 1), "cuSOLVER syevd workspace");
   PRISM_CUSOLVER_TRY(cusolverDnDsyevd(ctx.cusolver(), CUSOLVER_EIG_MODE_VECTOR,
                                       CUBLAS_FILL_MODE_LOWER, di, cov.data(), di, w.data(),
@@ -156,7 +162,7 @@ PcaModel fit_pca_device(Context& ctx, ConstView x, const PcaParams& params, Prog
 
 PcaModel fit_pca(ConstView x, const PcaParams& params, Progress* progress) {
   auto ctx = Context::shared();
-  return detail::fit_pca_device(*ctx, x, params, progress);
+  return detail::fit_pca_device(*ctx, x, params, {}, progress);
 }
 
 }  // namespace prism::cuda
