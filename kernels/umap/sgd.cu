@@ -2,6 +2,7 @@
 // optimize_layout_euclidean loop body; cuML's optimize_batch_kernel), with
 // counter-based random negatives so the draws do not depend on scheduling.
 #include "core/rng.cuh"
+#include "plan/memory_plan.hpp"
 #include "umap/umap_internal.cuh"
 
 namespace prism::cuda::detail {
@@ -104,8 +105,28 @@ void launch_dims(Context& ctx, SgdState& s, float* y, int epoch, float alpha) {
 
 }  // namespace
 
+void allocate_sgd_state(Context& ctx, SgdState& s) {
+  const plan::UmapMemoryPlan p = plan::plan_umap(s.n, s.edges, s.dims, s.deterministic);
+  s.head.reset(ctx, p.edges, "UMAP edges");
+  s.tail.reset(ctx, p.edges, "UMAP edges");
+  s.epochs_per_sample.reset(ctx, p.edges, "UMAP schedule");
+  s.next_sample.reset(ctx, p.edges, "UMAP schedule");
+  s.epochs_per_negative.reset(ctx, p.edges, "UMAP schedule");
+  s.next_negative.reset(ctx, p.edges, "UMAP schedule");
+  if (p.deterministic) {
+    s.grad_fixed.reset(ctx, checked_mul(p.n, p.dims), "UMAP deterministic gradients");
+    s.grad_fixed.fill_zero();
+  }
+}
+
 void launch_sgd_epoch(Context& ctx, SgdState& s, float* y, int epoch, float alpha) {
   if (s.edges == 0) return;
+  // The state must be the plan's (allocate_sgd_state): a short array would be overrun.
+  PRISM_CHECK(s.head.size() == s.edges && s.tail.size() == s.edges &&
+                  s.epochs_per_sample.size() == s.edges && s.next_sample.size() == s.edges &&
+                  s.epochs_per_negative.size() == s.edges && s.next_negative.size() == s.edges &&
+                  (!s.deterministic || s.grad_fixed.size() == checked_mul(s.n, s.dims)),
+              "UMAP SGD state does not match its plan (", s.edges, " edges)");
   switch (s.dims) {
     case 2: launch_dims<2>(ctx, s, y, epoch, alpha); break;
     case 3: launch_dims<3>(ctx, s, y, epoch, alpha); break;

@@ -16,11 +16,12 @@ namespace prism::cuda::detail {
 
 /// The dims leading non-trivial eigenvectors of D^-1/2 W D^-1/2 (the smallest
 /// of the normalised Laplacian, as umap-learn's spectral_layout) for a
-/// symmetric CSR graph, by block subspace iteration on (I + D^-1/2 W D^-1/2)/2
-/// with Cholesky-QR re-orthonormalisation and a final Rayleigh-Ritz rotation,
-/// in double. An approximation of umap-learn's eigsh: a fixed iteration count,
-/// and disconnected components are not laid out separately. Returns false
-/// when the iteration breaks down (the caller falls back to random). out: n x dims.
+/// symmetric CSR graph, by Chebyshev-filtered block subspace iteration with
+/// Cholesky-QR and Rayleigh-Ritz, in double, until the wanted Ritz pairs'
+/// residuals are below 1e-5 or `iterations` outer steps (17 sparse products
+/// each) are done. Disconnected components are not laid out separately.
+/// Returns false when the iteration breaks down or ends with residuals above
+/// 1e-3 (the caller falls back to another layout). out: n x dims.
 bool spectral_init_device(Context& ctx, const FuzzyGraph& g, int dims, uint64_t seed,
                           int iterations, std::vector<float>& out);
 
@@ -37,6 +38,10 @@ struct SgdState {
   uint64_t seed = 0;
   bool deterministic = false;
 };
+
+/// Sizes every buffer of `s` (n, edges, dims and deterministic set) from
+/// plan::plan_umap's "sgd" stage; the layout is the caller's (n x dims).
+void allocate_sgd_state(Context& ctx, SgdState& s);
 
 /// One epoch (index from 0) with learning rate alpha, updating y (n x dims).
 /// Non-deterministic mode: Hogwild updates with float atomics, as cuML.
