@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """kNN graphs side by side: `prism knn` and pynndescent on the same data, in one run.
 
-Usage: knn_peers.py --x X.npy [--metric cosine] [--k 15] [--prism build/app/prism]
+Usage: knn_peers.py --x X.npy [--metric cosine] [--k 15] [--prism build/prism]
                     [--repeat 3] [--sample 10000] [--truth CACHE.npy] [--report R.json]
                     [--impl prism,pynndescent] [--seeded] [--mode approx]
 
@@ -19,7 +19,7 @@ machine's load hits both; the table shows each run and the best of each.
 
 Example (real sentence vectors from bench/data/make_text_vectors.py):
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE data/venv/bin/python bench/peers/knn_peers.py \\
-      --x data/text/words-minilm.npy --metric cosine --prism build/app/prism --repeat 3
+      --x data/text/words-minilm.npy --metric cosine --prism build/prism --repeat 3
 """
 import argparse
 import json
@@ -132,7 +132,7 @@ def main():
     p.add_argument("--x", required=True, help="N x D float32 .npy")
     p.add_argument("--metric", default="euclidean", choices=["euclidean", "cosine"])
     p.add_argument("--k", type=int, default=15)
-    p.add_argument("--prism", default="prism", help="the prism executable")
+    p.add_argument("--prism", default="prism", help="the prism executable (e.g. build/prism)")
     p.add_argument("--mode", default="approx", help="prism knn --mode (approx, auto, exact)")
     p.add_argument("--impl", default="prism,pynndescent")
     p.add_argument("--repeat", type=int, default=1)
