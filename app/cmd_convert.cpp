@@ -33,7 +33,13 @@ CommandSetup setup = [](CLI::App& sub) {
     std::string meta_path;
     if (!ds.meta.empty() && ext != ".csv") {
       meta_path = (out.parent_path() / (out.stem().string() + ".metadata.tsv")).string();
-      write_metadata_tsv(meta_path, ds.meta);
+      try {
+        write_metadata_tsv(meta_path, ds.meta);
+      } catch (const Error&) {
+        std::error_code ec;
+        fs::remove(out, ec);  // all or nothing: vectors without their metadata would mislead
+        throw;
+      }
     }
     note(cat("wrote ", s->out, " (", ds.rows(), " x ", ds.cols(), ")",
              meta_path.empty() ? "" : cat(" and ", meta_path)));

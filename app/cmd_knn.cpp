@@ -1,7 +1,10 @@
 // prism knn INPUT --k 15 --out knn.npy: the kNN graph as int32 indices (and distances).
+#include <filesystem>
+
 #include "command.hpp"
 #include "common.hpp"
 #include "prism/knn.hpp"
+#include "prism/memory_estimate.hpp"
 
 namespace prism::app {
 namespace {
@@ -34,12 +37,21 @@ CommandSetup setup = [](CLI::App& sub) {
     p.mode = parse_knn_mode(s->mode);
     p.backend = parse_backend(s->backend);
     p.seed = p.mode == KnnMode::exact ? 0 : s->seed.resolve();
+    check_knn_memory(ds.rows(), ds.cols(), p);
     ProgressBar bar;
     const auto t0 = std::chrono::steady_clock::now();
     const KnnGraph g = build_knn(ds.x, p, &bar);
     const double secs = seconds_since(t0);
     write_npy(s->out, g.indices.data(), g.n, g.k);
-    if (!s->distances.empty()) write_npy(s->distances, g.distances.data(), g.n, g.k);
+    if (!s->distances.empty()) {
+      try {
+        write_npy(s->distances, g.distances.data(), g.n, g.k);
+      } catch (const Error&) {
+        std::error_code ec;
+        std::filesystem::remove(s->out, ec);  // all or nothing
+        throw;
+      }
+    }
     note(cat("kNN graph of ", g.n, " points, k = ", g.k, " in ", secs, " s -> ", s->out));
     return 0;
   };

@@ -5,6 +5,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "prism/memory_estimate.hpp"
 #include "prism/metrics.hpp"
 #include "prism/tsne.hpp"
 
@@ -64,6 +65,7 @@ CommandSetup setup = [](CLI::App& sub) {
       kp.k = static_cast<int>(std::min<double>(x.rows() - 1, std::ceil(3 * s->perplexity)));
       kp.mode = KnnMode::exact;
       kp.metric = s->p.metric;
+      check_knn_memory(x.rows(), x.cols(), kp);
       kl = tsne_kl_divergence(tsne_affinities(build_knn(x.x, kp), s->perplexity), y.x);
     }
     if (s->json) {

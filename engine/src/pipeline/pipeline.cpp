@@ -1,5 +1,6 @@
 // The reduce job: pre-reduction, kNN graph, initial layout, optimiser.
 #include "prism/pipeline.hpp"
+#include "prism/memory_estimate.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -69,6 +70,7 @@ void check_reduce_params(const ReduceParams& params, int64_t n, int64_t d) {
 
 PreparedReduction prepare_reduction(ConstView x, const ReduceParams& params, Progress* progress) {
   check_reduce_params(params, x.rows, x.cols);
+  check_reduction_memory(x, params);  // fail now, not when killed halfway
   PreparedReduction out;
   RunRecord& record = out.record;
   record.backend = resolve_backend(params.backend);
