@@ -376,11 +376,12 @@ struct ProposalBlock {
 };
 
 int64_t local_join(ConstView x, NeighborLists& g, const Candidates& fresh, const Candidates& old,
-                   ProposalBlock& pb) {
+                   ProposalBlock& pb, const ProgressScope* stop) {
   const int64_t n = g.n, d = x.cols;
   const int k = g.k;
   int64_t changed = 0;
   for (int64_t b0 = 0; b0 < n; b0 += kJoinBlock) {
+    if (stop) stop->check();  // Ctrl-C within a block of points, outside the parallel region
     const int64_t b1 = std::min(n, b0 + kJoinBlock);
 #pragma omp parallel
     {
@@ -469,7 +470,7 @@ int descend(ConstView x, NeighborLists& g, const NndParams& p, ProgressScope* pr
     fresh.reset(g.n, mc);
     old.reset(g.n, mc);
     sample_candidates(g, p.seed, it, fresh, old);
-    const int64_t changed = local_join(x, g, fresh, old, proposals);
+    const int64_t changed = local_join(x, g, fresh, old, proposals, progress);
     ++it;
     if (progress) progress->update(progress_base + it);
     if (static_cast<double>(changed) <= p.delta * static_cast<double>(g.n) * g.k) break;

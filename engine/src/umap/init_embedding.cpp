@@ -77,7 +77,7 @@ Component extract(const FuzzyGraph& g, std::vector<int64_t> vertices, std::vecto
 class NormalisedAdjacency {
  public:
   using Scalar = double;
-  explicit NormalisedAdjacency(const Component& c) : c_(c) {
+  NormalisedAdjacency(const Component& c, const Progress* stop) : c_(c), stop_(stop) {
     const int64_t m = static_cast<int64_t>(c.vertices.size());
     inv_sqrt_deg_.resize(m);
     u0_.resize(m);
@@ -95,6 +95,7 @@ class NormalisedAdjacency {
   Eigen::Index rows() const { return static_cast<Eigen::Index>(u0_.size()); }
   Eigen::Index cols() const { return rows(); }
   void perform_op(const double* x, double* y) const {
+    if (stop_ && stop_->aborted()) throw Interrupted();  // serial here: not inside the parallel loop
     const int64_t m = rows();
     double dot = 0;
     for (int64_t i = 0; i < m; ++i) dot += u0_[i] * x[i];
@@ -120,15 +121,16 @@ class NormalisedAdjacency {
 
  private:
   const Component& c_;
+  const Progress* stop_;
   std::vector<double> inv_sqrt_deg_;
   std::vector<double> u0_;
 };
 
 /// The `dims` leading non-trivial eigenvectors of one component (m x dims,
 /// column-major); false when the eigensolver does not converge.
-bool component_eigenvectors(const Component& c, int dims, Eigen::MatrixXd& vecs) {
+bool component_eigenvectors(const Component& c, int dims, Eigen::MatrixXd& vecs, const Progress* stop) {
   const int64_t m = static_cast<int64_t>(c.vertices.size());
-  NormalisedAdjacency op(c);
+  NormalisedAdjacency op(c, stop);
   // Below a few hundred points a dense solver is both faster and cannot fail to converge.
   if (m <= 512) {
     Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(op.dense());
@@ -159,7 +161,8 @@ bool component_eigenvectors(const Component& c, int dims, Eigen::MatrixXd& vecs)
 
 namespace prism {
 
-bool umap_spectral_layout_cpu(const FuzzyGraph& g, int dims, uint64_t seed, Matrix& out) {
+bool umap_spectral_layout_cpu(const FuzzyGraph& g, int dims, uint64_t seed, Matrix& out,
+                              const Progress* stop) {
   using namespace umap;
   const auto comps = connected_components(g);
   const int64_t nc = static_cast<int64_t>(comps.size());
@@ -170,7 +173,7 @@ bool umap_spectral_layout_cpu(const FuzzyGraph& g, int dims, uint64_t seed, Matr
     Component c = extract(g, comps[0], local);
     if (static_cast<int64_t>(c.vertices.size()) <= dims + 1) return false;
     Eigen::MatrixXd v;
-    if (!component_eigenvectors(c, dims, v)) return false;
+    if (!component_eigenvectors(c, dims, v, stop)) return false;
     for (int64_t i = 0; i < g.n; ++i)
       for (int j = 0; j < dims; ++j) out(i, j) = static_cast<float>(v(i, j));
     return true;
@@ -205,7 +208,7 @@ bool umap_spectral_layout_cpu(const FuzzyGraph& g, int dims, uint64_t seed, Matr
     const int64_t m = static_cast<int64_t>(c.vertices.size());
     Eigen::MatrixXd v;
     bool spectral = m >= 2 * dims && m > dims + 1;
-    if (spectral) spectral = component_eigenvectors(c, dims, v);
+    if (spectral) spectral = component_eigenvectors(c, dims, v, stop);
     if (spectral) {
       const double vmax = v.cwiseAbs().maxCoeff();
       if (vmax > 0) v *= range / vmax;
