@@ -325,3 +325,20 @@ TEST(CliFlags, EveryCommandHasHelpWithExamples) {
     EXPECT_TRUE(contains(h.output, "Examples:")) << cmd << "\n" << h.output;
   }
 }
+
+TEST(CliFlags, InfoSaysMemoryMappedOnlyWhenItIs) {
+  TempDir t;
+  // 2 x 1 big-endian float32: readable, but converted into a copy.
+  std::string h = "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 1), }";
+  h.append((64 - (10 + h.size() + 1) % 64) % 64, ' ');
+  h += '\n';
+  std::string be = std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(h.size()) + '\0' + h +
+                   std::string("\x3f\x80\x00\x00\x40\x00\x00\x00", 8);
+  write_text(t.file("be.npy"), be);
+  auto r = run_prism("info " + t.file("be.npy") + " --json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "\"memory_mapped\": false")) << r.output;
+  EXPECT_FALSE(contains(run_prism("info " + t.file("be.npy")).output, "memory-mapped"));
+  Data d;
+  EXPECT_TRUE(contains(run_prism("info " + d.npy + " --json").output, "\"memory_mapped\": true"));
+}
