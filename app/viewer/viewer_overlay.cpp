@@ -138,7 +138,7 @@ void ViewerOverlay::labels() {
   const auto& visible = a.visible();
   if (separated_version_ != a.visible_version()) {
     separated_ = render::separated_points(visible, a.window().width(), a.window().height(),
-                                          (line + 4.0f) * to_fb.y, 1);
+                                          0.6f * (line + 4.0f) * to_fb.y, 1);
     separated_version_ = a.visible_version();
   }
   const int64_t hovered = m.hovered();

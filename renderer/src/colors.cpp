@@ -163,6 +163,8 @@ PointColors categorical_colors(const std::vector<std::string>& values, std::stri
   bool numeric = true;
   for (size_t i = 0; i < t.values.size() && numeric; ++i) numeric = parse_number(std::string(t.values[i]), &num[i]);
   if (numeric && !pc.has_other) std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return num[a] < num[b]; });
+  // Words by frequency (ties: first seen), so the legend reads largest class first.
+  if (!numeric) std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return t.counts[a] > t.counts[b]; });
   std::vector<int32_t> class_of_value(t.values.size(), -1);
   for (size_t k = 0; k < order.size(); ++k) {
     class_of_value[order[k]] = int32_t(k);
