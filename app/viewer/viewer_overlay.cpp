@@ -80,6 +80,11 @@ void ViewerOverlay::labels() {
     return place(px * to_ui, m.label_of(r), r, false, look);
   };
 
+  // A point drawn as its thumbnail shows what it is: no label over the images.
+  const render::PointStyle& style = a.style();
+  const float image_px = style.image_size * std::abs(a.camera().proj()[1][1]) * 0.5f * float(a.window().height());
+  auto shows_image = [&](const render::ScreenPoint& p) { return image_px > 0 && image_px / p.w >= style.image_min_px; };
+
   // Highlighted points first: the hovered one (unless its tooltip names it),
   // the selection, the neighbours.
   if (m.hovered() >= 0 && !d.tooltip) place_row(m.hovered(), Look::dark);
@@ -102,21 +107,24 @@ void ViewerOverlay::labels() {
         near_cursor_at_ = cursor;
         near_version_ = a.visible_version();
         const float r2 = kNearCursorPx * kNearCursorPx * to_fb.y * to_fb.y;
-        std::vector<std::pair<float, int64_t>> near;
-        for (const render::ScreenPoint& p : a.visible()) {
-          const glm::vec2 dv = p.px - cursor;
+        std::vector<std::pair<float, size_t>> near;
+        const auto& visible = a.visible();
+        for (size_t i = 0; i < visible.size(); ++i) {
+          const glm::vec2 dv = visible[i].px - cursor;
           const float d2 = glm::dot(dv, dv);
-          if (d2 <= r2) near.emplace_back(d2, p.row);
+          if (d2 <= r2) near.emplace_back(d2, i);
         }
         const size_t keep = std::min<size_t>(near.size(), kNearCursorLabels * 4);
         std::partial_sort(near.begin(), near.begin() + ptrdiff_t(keep), near.end());
         near_cursor_.clear();
-        for (size_t i = 0; i < keep; ++i) near_cursor_.push_back(near[i].second);
+        for (size_t i = 0; i < keep; ++i) near_cursor_.push_back(visible[near[i].second]);
       }
       int placed_near = 0;
-      for (int64_t r : near_cursor_) {
+      for (const render::ScreenPoint& p : near_cursor_) {
+        const int64_t r = p.row;
         if (placed_near >= kNearCursorLabels) break;
         if (r == m.hovered() && d.tooltip) continue;
+        if (shows_image(p)) continue;  // a thumbnail shows what it is
         placed_near += place_row(r, Look::plain);
       }
     }
@@ -142,9 +150,6 @@ void ViewerOverlay::labels() {
     separated_version_ = a.visible_version();
   }
   const int64_t hovered = m.hovered();
-  // A point drawn as its thumbnail shows what it is: no label over the images.
-  const render::PointStyle& style = a.style();
-  const float image_px = style.image_size * std::abs(a.camera().proj()[1][1]) * 0.5f * float(a.window().height());
   // The candidates' dots are kept free first, so no label hides a labelled point.
   const size_t candidates = std::min(separated_.size(), size_t(d.label_limit) * 4 + 64);
   const float dot = std::min(0.5f * style.point_size, 3.0f);
@@ -157,7 +162,7 @@ void ViewerOverlay::labels() {
   for (const render::ScreenPoint& p : separated_) {
     if (placed >= d.label_limit || tried > size_t(d.label_limit) * 4 + 64) break;
     if (p.row == hovered || m.is_selected(p.row)) continue;
-    if (image_px > 0 && image_px / p.w >= style.image_min_px) continue;
+    if (shows_image(p)) continue;
     ++tried;
     placed += place(p.px * to_ui, m.label_of(p.row), p.row, false, Look::plain, std::max(p.w, 1e-6f));
   }

@@ -39,7 +39,7 @@ class ViewerOverlay {
   static constexpr int kNearCursorLabels = 12;
   glm::vec2 near_cursor_at_{-1.0f};
   uint64_t near_version_ = ~uint64_t(0);
-  std::vector<int64_t> near_cursor_;
+  std::vector<render::ScreenPoint> near_cursor_;
   // Class centres of the label column (recomputed at most 4 times a second).
   bool centers_dirty_ = true;
   double centers_time_ = -1;
