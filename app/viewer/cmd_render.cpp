@@ -62,6 +62,15 @@ struct RenderCommand {
       PRISM_EXPECTS(o.images->count() >= ds.rows(), o.images->describe(), " has ", o.images->count(),
                     " images but the projection has ", ds.rows(), " rows");
       o.image_px = image_size;
+      // A projection without labels takes an IDX set's own (Fashion-MNIST's class names).
+      std::error_code ec;
+      if (ds.meta.empty() && !images.empty() && sprite_size.empty() &&
+          (std::filesystem::is_directory(images, ec) || detect_format(images) == Format::idx)) {
+        Dataset idx = read_dataset(images, ReadOptions{.format = std::filesystem::is_directory(images, ec)
+                                                                     ? Format::automatic
+                                                                     : Format::idx});
+        if (idx.rows() == ds.rows() && !idx.meta.empty()) ds.meta = std::move(idx.meta);
+      }
     }
     render::render_figure(ds.x, ds.meta.empty() ? nullptr : &ds.meta, o, out);
     note(cat("wrote ", out, " (", o.width, "x", o.height, ", ", ds.rows(), " points) in ", seconds_since(t0), " s"));
