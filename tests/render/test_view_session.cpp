@@ -194,6 +194,10 @@ TEST(ViewSession, ColorByAtStartUpForEveryKindOfColumn) {
     EXPECT_EQ(s["colour"]["kind"], "categorical");
     EXPECT_EQ(s["colour"]["classes"].size(), 20u);
   }
+  // Sizes need numbers: a column of words is refused before any window.
+  const auto words_size = test::run_prism(cat("view ", words_args(w), " --size-by kind --script ", dir.file("script1.txt")));
+  EXPECT_EQ(words_size.code, 2) << words_size.output;
+  EXPECT_NE(words_size.output.find("not numeric"), std::string::npos) << words_size.output;
   // An unknown column is a usage error naming the columns, before any window.
   const auto bad = test::run_prism(cat("view ", words_args(w), " --color-by genre --script ", dir.file("script1.txt")));
   EXPECT_EQ(bad.code, 2) << bad.output;
@@ -344,12 +348,13 @@ TEST(ViewSession, HoverTooltipShowsEveryColumn) {
   REQUIRE_VIEWER();
   test::TempDir dir;
   const Words w = make_words(dir);
-  const auto r = view(dir, words_args(w) + " --color-by kind",
+  const auto r = view(dir, words_args(w) + " --color-by kind --size-by length",
                       cat("look-at 239 2\nwait 2\nhover 450 300\nwait 2\nexport-state ", dir.file("state.json"),
                           "\nscreenshot ", dir.file("shot.png"), "\nquit\n"));
   ASSERT_EQ(r.code, 0) << r.output;
   const json s = read_json(dir.file("state.json"));
   EXPECT_EQ(s["hovered"], 239);
+  EXPECT_EQ(s["size_by"], "length");
   ASSERT_TRUE(s.contains("tooltip")) << s.dump();
   EXPECT_EQ(s["tooltip"]["fields"], json({{"word", "fword239"}, {"initial", "f"}, {"length", "40"}, {"kind", "adjective"}}));
   const json b = s["tooltip"]["box"];
