@@ -404,7 +404,8 @@ Step do_frame_stats(S& s, const L& l) {
   f.write(cat("{\n  \"points\": ", s.app.model().rows(), ",\n  \"window\": \"", s.app.window().width(), "x",
               s.app.window().height(), "\",\n  \"moving\": ", stats_json(log, true), ",\n  \"rest\": ",
               stats_json(log, false), ",\n  \"budget\": ", s.app.budget().budget(), ",\n  \"per_point_ns\": ",
-              s.app.budget().per_point_ns(), ",\n  \"fixed_ms\": ", s.app.budget().fixed_ms(), "\n}\n"));
+              s.app.budget().per_point_ns(), ",\n  \"fixed_ms\": ", s.app.budget().fixed_ms(), ",\n  \"rasterizer\": \"",
+              s.app.window().last_rasterizer() == render::Rasterizer::compute ? "compute" : "sprites", "\"\n}\n"));
   f.commit();
   s.app.clear_frame_log();
   return Step::done;

@@ -9,6 +9,7 @@ layout(local_size_x = 256) in;
 layout(std430, set = 0, binding = 0) readonly buffer Positions { float pos[]; };  // 3 floats per point
 layout(std430, set = 0, binding = 1) readonly buffer States { uint state[]; };    // 4 uint8 per word
 layout(std430, set = 0, binding = 2) buffer Frame { uint64_t fb[]; };             // width * height
+layout(std430, set = 0, binding = 6) readonly buffer Sizes { uint size[]; };      // 4 uint8 per word, 64 = 1.0
 
 layout(push_constant) uniform Push {
   mat4 mvp;
@@ -27,7 +28,7 @@ void main() {
   float z = p.z / p.w;
   if (z < 0.0 || z > 1.0) return;
   const uint s = (state[i >> 2u] >> ((i & 3u) * 8u)) & 0xFFu;
-  float r = pc.radius;
+  float r = pc.radius * float((size[i >> 2u] >> ((i & 3u) * 8u)) & 0xFFu) / 64.0;
   if ((s & 15u) != 0u) {  // highlighted (kFocus alone is not)
     z *= 0.5;
     r = r * 1.5 + 2.0;

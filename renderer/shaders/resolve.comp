@@ -19,6 +19,9 @@ layout(push_constant) uniform Push {
   uint groups_x;
 } pc;
 
+// flags bit 1: write BGRA (a B8G8R8A8 swapchain) instead of RGBA.
+uint pack(vec3 c) { return packUnorm4x8((pc.flags & 2u) != 0u ? vec4(c.bgr, 1.0) : vec4(c, 1.0)); }
+
 const uint SELECTED = 1u, HOVERED = 2u, MATCH = 4u, NEIGHBOR = 8u;
 
 void main() {
@@ -27,7 +30,7 @@ void main() {
   const uint idx = q.y * pc.width + q.x;
   const uint64_t v = fb[idx];
   if (v == 0xFFFFFFFFFFFFFFFFul) {
-    out_color[idx] = packUnorm4x8(vec4(pc.background.rgb, 1.0));
+    out_color[idx] = pack(pc.background.rgb);
     out_id[idx] = 0u;
     return;
   }
@@ -47,6 +50,6 @@ void main() {
     id = 0u;
   }
   // Opacity over the background only: one point per pixel survives.
-  out_color[idx] = packUnorm4x8(vec4(mix(pc.background.rgb, c.rgb, a), 1.0));
+  out_color[idx] = pack(mix(pc.background.rgb, c.rgb, a));
   out_id[idx] = id;
 }

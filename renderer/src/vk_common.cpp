@@ -435,7 +435,8 @@ void PointBuffers::bind(VkCommandBuffer cmd) const {
   vkCmdBindVertexBuffers(cmd, 0, 5, bufs, offsets);
 }
 
-VkRenderPass make_points_render_pass(VkDevice device, VkFormat color_format, VkImageLayout color_final) {
+namespace {
+VkRenderPass points_pass(VkDevice device, VkFormat color_format, VkImageLayout color_final, bool load) {
   VkAttachmentDescription att[3]{};
   att[0].format = color_format;
   att[0].samples = VK_SAMPLE_COUNT_1_BIT;
@@ -449,6 +450,12 @@ VkRenderPass make_points_render_pass(VkDevice device, VkFormat color_format, VkI
   att[1].format = kIdFormat;
   att[1].finalLayout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
   att[2] = att[0];
+  if (load) {
+    for (int i = 0; i < 2; ++i) {
+      att[i].loadOp = VK_ATTACHMENT_LOAD_OP_LOAD;
+      att[i].initialLayout = VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL;
+    }
+  }
   att[2].format = kDepthFormat;
   att[2].storeOp = VK_ATTACHMENT_STORE_OP_DONT_CARE;
   att[2].finalLayout = VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL;
@@ -490,6 +497,14 @@ VkRenderPass make_points_render_pass(VkDevice device, VkFormat color_format, VkI
   VkRenderPass pass;
   PRISM_VK(vkCreateRenderPass(device, &ci, nullptr, &pass));
   return pass;
+}
+}  // namespace
+
+VkRenderPass make_points_render_pass(VkDevice device, VkFormat color_format, VkImageLayout color_final) {
+  return points_pass(device, color_format, color_final, false);
+}
+VkRenderPass make_points_overlay_pass(VkDevice device, VkFormat color_format, VkImageLayout color_final) {
+  return points_pass(device, color_format, color_final, true);
 }
 
 std::vector<VkClearValue> points_clear_values(const PointStyle& style) {
@@ -642,6 +657,20 @@ void PointPipeline::bind_atlas(VkImageView view, VkSampler sampler, const AtlasG
 void PointPipeline::draw(VkCommandBuffer cmd, const PointBuffers& points, const Camera& camera,
                          const PointStyle& style, VkExtent2D extent) const {
   if (points.size() == 0) return;
+  setup(cmd, points, camera, style, extent);
+  vkCmdDraw(cmd, checked_cast<uint32_t>(drawn_points(points.size(), style)), 1, 0, 0);
+}
+
+void PointPipeline::draw_indexed(VkCommandBuffer cmd, const PointBuffers& points, const Camera& camera,
+                                 const PointStyle& style, VkExtent2D extent, VkBuffer indices, uint32_t count) const {
+  if (points.size() == 0 || count == 0) return;
+  setup(cmd, points, camera, style, extent);
+  vkCmdBindIndexBuffer(cmd, indices, 0, VK_INDEX_TYPE_UINT32);
+  vkCmdDrawIndexed(cmd, count, 1, 0, 0, 0);
+}
+
+void PointPipeline::setup(VkCommandBuffer cmd, const PointBuffers& points, const Camera& camera,
+                          const PointStyle& style, VkExtent2D extent) const {
   VkViewport viewport{0.0f, 0.0f, float(extent.width), float(extent.height), 0.0f, 1.0f};
   VkRect2D scissor{{0, 0}, extent};
   vkCmdSetViewport(cmd, 0, 1, &viewport);
@@ -668,7 +697,6 @@ void PointPipeline::draw(VkCommandBuffer cmd, const PointBuffers& points, const 
   vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, layout_, 0, 1, &set_, 0, nullptr);
   vkCmdPushConstants(cmd, layout_, VK_SHADER_STAGE_VERTEX_BIT | VK_SHADER_STAGE_FRAGMENT_BIT, 0, sizeof(pc), &pc);
   points.bind(cmd);
-  vkCmdDraw(cmd, checked_cast<uint32_t>(drawn_points(points.size(), style)), 1, 0, 0);
 }
 
 void image_barrier(VkCommandBuffer cmd, VkImage image, VkImageLayout from, VkImageLayout to,

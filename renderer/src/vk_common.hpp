@@ -140,6 +140,9 @@ class PointBuffers {
   VkBuffer positions() const { return pos_->handle; }
   VkBuffer colors() const { return color_->handle; }
   VkBuffer states() const { return state_->handle; }
+  VkBuffer sizes() const { return size_->handle; }
+  /// The states in draw order (host-visible, 4-byte aligned storage).
+  const uint8_t* state_data() const { return static_cast<const uint8_t*>(state_->mapped); }
 
  private:
   void reserve(int64_t n);
@@ -157,6 +160,10 @@ class PointBuffers {
 /// Render pass with a colour (`color_format`, ending in `color_final`), an id
 /// (R32_UINT, ending in TRANSFER_SRC) and a depth attachment; all cleared.
 VkRenderPass make_points_render_pass(VkDevice device, VkFormat color_format, VkImageLayout color_final);
+/// The same attachments (a compatible pass) with the colour and id images
+/// loaded from COLOR_ATTACHMENT_OPTIMAL instead of cleared (depth still cleared):
+/// sprites drawn over a compute-rasterised frame.
+VkRenderPass make_points_overlay_pass(VkDevice device, VkFormat color_format, VkImageLayout color_final);
 
 /// Where the thumbnails are in the atlas bound to the pipeline (see ThumbnailAtlas).
 struct AtlasGeometry {
@@ -182,8 +189,14 @@ class PointPipeline {
   /// render pass made by make_points_render_pass.
   void draw(VkCommandBuffer cmd, const PointBuffers& points, const Camera& camera,
             const PointStyle& style, VkExtent2D extent) const;
+  /// Draws only the points at the `count` draw positions in `indices` (uint32;
+  /// ids stay draw positions + 1): highlighted points over a compute-rasterised frame.
+  void draw_indexed(VkCommandBuffer cmd, const PointBuffers& points, const Camera& camera, const PointStyle& style,
+                    VkExtent2D extent, VkBuffer indices, uint32_t count) const;
 
  private:
+  void setup(VkCommandBuffer cmd, const PointBuffers& points, const Camera& camera, const PointStyle& style,
+             VkExtent2D extent) const;
   Context& ctx_;
   VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
   VkDescriptorPool pool_ = VK_NULL_HANDLE;

@@ -15,6 +15,7 @@
 #include "prism/render/image.hpp"
 #include "prism/render/window.hpp"
 #include "vk_common.hpp"
+#include "vk_compute.hpp"
 #include "vk_thumbnails.hpp"
 
 namespace prism::render {
@@ -56,6 +57,7 @@ struct Window::Impl {
     std::unique_ptr<Buffer> pick;  // kPickSide^2 ids around the pick pixel
     bool pick_pending = false;
     glm::ivec2 pick_origin{0}, pick_size{0}, pick_pixel{0};
+    std::unique_ptr<Buffer> marks;  // draw positions of the highlighted points (compute frames' rings)
     std::unique_ptr<Buffer> shot;  // swapchain image copy for a screenshot
     std::string shot_path;
     VkExtent2D shot_extent{};
@@ -67,6 +69,13 @@ struct Window::Impl {
   VkSurfaceFormatKHR surface_format{};
   VkPresentModeKHR present_mode = VK_PRESENT_MODE_FIFO_KHR;
   VkRenderPass points_pass = VK_NULL_HANDLE, ui_pass = VK_NULL_HANDLE;
+  // Full frames without thumbnails (the camera rests): the compute rasteriser
+  // into layer_img and id_img, then the highlighted points as sprites on top.
+  bool compute_rest = true;
+  VkRenderPass overlay_pass = VK_NULL_HANDLE;
+  std::unique_ptr<ComputeRaster> compute;
+  Rasterizer last_rasterizer = Rasterizer::sprites;
+  std::vector<uint32_t> mark_positions;
   std::unique_ptr<PointPipeline> pipeline;
   std::unique_ptr<PointBuffers> points;
   std::unique_ptr<ThumbnailAtlas> atlas;
@@ -130,6 +139,9 @@ struct Window::Impl {
                                           layered ? VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL
                                                   : VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
     ui_pass = make_ui_pass();
+    compute_rest = o.compute_rest && layered && ctx->int64_atomics;
+    if (compute_rest)
+      overlay_pass = make_points_overlay_pass(ctx->device, surface_format.format, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
     pipeline = std::make_unique<PointPipeline>(*ctx, points_pass);
     points = std::make_unique<PointBuffers>(*ctx);
     set_thumbnails(nullptr, 0);
@@ -164,6 +176,7 @@ struct Window::Impl {
         vkDestroyFence(ctx->device, f.fence, nullptr);
         vkDestroySemaphore(ctx->device, f.image_available, nullptr);
         f.pick.reset();
+        f.marks.reset();
         f.shot.reset();
       }
       vkDestroyDescriptorPool(ctx->device, imgui_pool, nullptr);
@@ -172,6 +185,8 @@ struct Window::Impl {
       pipeline.reset();
       vkDestroyRenderPass(ctx->device, points_pass, nullptr);
       vkDestroyRenderPass(ctx->device, ui_pass, nullptr);
+      compute.reset();
+      if (overlay_pass) vkDestroyRenderPass(ctx->device, overlay_pass, nullptr);
     }
     if (ctx && surface) vkDestroySurfaceKHR(ctx->instance, surface, nullptr);
     ctx.reset();
@@ -458,7 +473,12 @@ struct Window::Impl {
     const auto clears = points_clear_values(style);
     VkRenderPassBeginInfo rp{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
     rp.renderArea = {{0, 0}, extent};
-    if (layer_drawn) {
+    const bool use_compute = layer_drawn && compute_rest && style.max_points == 0 && style.image_size <= 0 &&
+                             style.point_size <= 16.0f && points->size() > 0;
+    if (use_compute) {
+      draw_compute(f, cmd, camera, style);
+      layer_key = key;
+    } else if (layer_drawn) {
       rp.renderPass = points_pass;
       rp.framebuffer = layered ? layer_fb : points_fb[index];
       rp.clearValueCount = uint32_t(clears.size());
@@ -468,6 +488,7 @@ struct Window::Impl {
       vkCmdEndRenderPass(cmd);
       layer_key = key;
     }
+    if (layer_drawn) last_rasterizer = use_compute ? Rasterizer::compute : Rasterizer::sprites;
     if (layered) {  // the points image into the swapchain image, under the panels
       image_barrier(cmd, images[index], VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 0,
                     VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT);
@@ -560,6 +581,56 @@ struct Window::Impl {
     pi.pImageIndices = &index;
     swapchain_ok(vkQueuePresentKHR(ctx->queue, &pi));
     current = (current + 1) % kFramesInFlight;
+  }
+
+  // A full frame by the compute rasteriser: its colours into layer_img and its
+  // ids (draw positions + 1, as the sprites write them) into id_img, then the
+  // highlighted points drawn again as sprites over them for their rings.
+  void draw_compute(Frame& f, VkCommandBuffer cmd, const Camera& camera, const PointStyle& style) {
+    if (!compute || compute->width != extent.width || compute->height != extent.height) {
+      vkDeviceWaitIdle(ctx->device);
+      compute.reset();
+      compute = std::make_unique<ComputeRaster>(*ctx, int(extent.width), int(extent.height));
+    }
+    wait_other_frames();  // the descriptor set and the compute buffers are shared
+    compute->bind_buffers(*points);
+    mark_positions.clear();
+    const uint8_t* states = points->state_data();
+    for (int64_t i = 0, n = points->size(); i < n; ++i)
+      if (states[i] & (kSelected | kHovered | kMatch | kNeighbor)) mark_positions.push_back(uint32_t(i));
+    const VkDeviceSize mark_bytes = std::max<VkDeviceSize>(4, mark_positions.size() * 4);
+    if (!f.marks || f.marks->size < mark_bytes)
+      f.marks = std::make_unique<Buffer>(*ctx, mark_bytes, VK_BUFFER_USAGE_INDEX_BUFFER_BIT, true);
+    if (!mark_positions.empty()) std::memcpy(f.marks->mapped, mark_positions.data(), mark_positions.size() * 4);
+    const bool bgr = surface_format.format == VK_FORMAT_B8G8R8A8_UNORM || surface_format.format == VK_FORMAT_B8G8R8A8_SRGB;
+    compute->record(cmd, *points, camera, style, bgr);
+    for (VkImage img : {layer_img->image, id_img->image})
+      image_barrier(cmd, img, VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 0,
+                    VK_ACCESS_TRANSFER_WRITE_BIT,
+                    VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT,
+                    VK_PIPELINE_STAGE_TRANSFER_BIT);
+    VkBufferImageCopy region{};
+    region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
+    region.imageExtent = {extent.width, extent.height, 1};
+    vkCmdCopyBufferToImage(cmd, compute->out_color->handle, layer_img->image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1,
+                           &region);
+    vkCmdCopyBufferToImage(cmd, compute->out_id->handle, id_img->image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1,
+                           &region);
+    for (VkImage img : {layer_img->image, id_img->image})
+      image_barrier(cmd, img, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL,
+                    VK_ACCESS_TRANSFER_WRITE_BIT,
+                    VK_ACCESS_COLOR_ATTACHMENT_READ_BIT | VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT,
+                    VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT);
+    const auto clears = points_clear_values(style);
+    VkRenderPassBeginInfo rp{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
+    rp.renderArea = {{0, 0}, extent};
+    rp.renderPass = overlay_pass;
+    rp.framebuffer = layer_fb;
+    rp.clearValueCount = uint32_t(clears.size());
+    rp.pClearValues = clears.data();
+    vkCmdBeginRenderPass(cmd, &rp, VK_SUBPASS_CONTENTS_INLINE);
+    pipeline->draw_indexed(cmd, *points, camera, style, extent, f.marks->handle, uint32_t(mark_positions.size()));
+    vkCmdEndRenderPass(cmd);
   }
 
   void wait_idle() {
@@ -655,6 +726,7 @@ void Window::set_thumbnails(std::shared_ptr<const ThumbnailSource> source, int64
 void Window::request_thumbnails(std::span<const int64_t> rows) { impl_->atlas->request(rows); }
 ThumbnailStats Window::thumbnail_stats() const { return impl_->atlas->stats(); }
 bool Window::last_frame_drew_points() const { return impl_->layer_drawn; }
+Rasterizer Window::last_rasterizer() const { return impl_->last_rasterizer; }
 int64_t Window::size() const { return impl_->points->size(); }
 const std::vector<uint32_t>& Window::draw_order() const { return impl_->points->order(); }
 void Window::set_pick_pixel(int x, int y) { impl_->pick_pixel = {x, y}; }

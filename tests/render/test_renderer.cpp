@@ -380,6 +380,19 @@ TEST(Renderer, ComputeRasterizerAgreesWithSprites) {
   r.render(cam, style, true, Rasterizer::compute);
   EXPECT_EQ(r.pick(x3, y3), 3);
   EXPECT_TRUE(near_color(r.color().at(x3, y3), {255, 64, 0, 255}, 3));
+  // Per-point sizes (--size-by): point 3 at 3x its size covers about 9x the
+  // pixels, in both rasterisers.
+  r.set_states(std::vector<uint8_t>(n, kNone));
+  std::vector<uint8_t> sizes(n, kUnitSize);
+  sizes[3] = 3 * kUnitSize;
+  r.set_sizes(sizes);
+  auto pixels_of_3 = [&](Rasterizer how) {
+    r.render(cam, style, true, how);
+    return int(std::count(r.ids().begin(), r.ids().end(), 4u));
+  };
+  const int sprite_px = pixels_of_3(Rasterizer::sprites), compute_px = pixels_of_3(Rasterizer::compute);
+  EXPECT_GT(sprite_px, 100);
+  EXPECT_NEAR(compute_px, sprite_px, sprite_px / 5);
 }
 
 TEST(Camera, FitPointsIsTightAndComplete) {

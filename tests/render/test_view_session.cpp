@@ -512,3 +512,33 @@ TEST(ViewSession, ThumbnailsOfAnIdxSetAtTheirPoints) {
                                        " --out ", dir.file("bad.png")));
   EXPECT_EQ(bad.code, 2) << bad.output;
 }
+
+// A resting frame without thumbnails is drawn by the compute rasteriser (ids
+// in draw order, which is shuffled) with the highlighted points drawn again
+// as sprites on top: a click after the camera rests picks the row drawn
+// there, and the hovered point keeps its own colour inside its dark ring.
+TEST(ViewSession, RestFrameByTheComputeRasteriserPicksRows) {
+  REQUIRE_VIEWER();
+  test::TempDir dir;
+  constexpr int side = 150, n = side * side, target = 12345;
+  Matrix y(n, 2);
+  for (int i = 0; i < n; ++i) y(i, 0) = float(i % side), y(i, 1) = float(i / side);
+  write_npy(dir.file("x.npy"), y.data(), n, 2);
+  write_npy(dir.file("y.npy"), y.data(), n, 2);
+  const auto r = view(dir, cat(dir.file("x.npy"), " --projection ", dir.file("y.npy"), " --point-size 4"),
+                      cat("look-at ", target, " 12\nwait-rest\nclick 450 300\nwait-rest\nframe-stats ",
+                          dir.file("stats.json"), "\nscreenshot ", dir.file("shot.png"), "\nexport ",
+                          dir.file("sel.csv"), "\nquit\n"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const json stats = read_json(dir.file("stats.json"));
+  if (stats["rasterizer"] != "compute") GTEST_SKIP() << "this device has no 64-bit atomics: " << stats.dump();
+  EXPECT_NE(r.output.find(cat("click: row ", target, "\n")), std::string::npos) << r.output;
+  const auto sel = read_csv(dir.file("sel.csv"));
+  ASSERT_EQ(sel.size(), 1u) << r.output;
+  EXPECT_EQ(sel[0][0], std::to_string(target));
+  const render::Image img = render::read_png(dir.file("shot.png"));
+  const render::Rgba8 centre = img.at(450, 300);
+  EXPECT_GT(int(centre.r) + centre.g + centre.b, 150) << "the hovered point keeps its colour inside the ring";
+  EXPECT_LT(int(centre.r) + centre.g + centre.b, 700) << "a point is drawn at the centre";
+  EXPECT_GT(count_in(img, {0, 0, 0, 255}, 40, 440, 290, 461, 311), 8) << "the hovered point's dark ring";
+}

@@ -22,6 +22,10 @@ struct WindowOptions {
   int height = 800;
   std::string title = "prism";
   bool vsync = true;  ///< FIFO present mode; off: MAILBOX/IMMEDIATE when available
+  /// Full frames (PointStyle::max_points 0) without thumbnails use the compute
+  /// rasteriser, where the device has 64-bit atomics and the swapchain takes
+  /// copies; the highlighted points are then drawn as sprites on top (rings).
+  bool compute_rest = true;
 };
 
 class Window {
@@ -76,6 +80,9 @@ class Window {
   /// again (nothing about the points changed: camera, style, buffers), true
   /// when it drew the points. A still camera costs only the panels.
   bool last_frame_drew_points() const;
+  /// How the points image on screen was last drawn (compute: a full frame
+  /// without thumbnails; see WindowOptions::compute_rest).
+  Rasterizer last_rasterizer() const;
 
   /// Pixel whose point id is read back every frame (-1, -1: none).
   void set_pick_pixel(int x, int y);
