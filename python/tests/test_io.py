@@ -69,11 +69,18 @@ def test_load_text_formats_with_metadata(tmp_path):
     np.testing.assert_array_equal(fv, x)
 
 
-def test_load_fashion_mnist_folder():
+def test_load_fashion_mnist_folder(fmnist_all):
     x, meta = prism.load(FMNIST)
     assert x.shape == (70000, 784) and x.dtype == np.float32
     assert x.max() == 255 and meta is not None and len(meta) == 70000
     assert x.flags.writeable  # converted from uint8: the array is the caller's
+    # the training images first, as conftest's own gzip + numpy reader sees them, then their labels
+    train, labels = fmnist_all
+    np.testing.assert_array_equal(x[:60000], train.astype(np.float32))
+    names = meta["label"].to_numpy()[:60000]  # class names, one per class code
+    by_code = {c: set(names[labels == c]) for c in range(10)}
+    assert all(len(v) == 1 for v in by_code.values()) and len(set.union(*by_code.values())) == 10, by_code
+    assert by_code[9] == {"Ankle boot"} and by_code[1] == {"Trouser"}
 
 
 def test_load_errors_name_the_file(tmp_path):
@@ -105,3 +112,26 @@ def test_to_tensorboard(tmp_path):
     assert (tmp_path / "tb1" / "metadata.tsv").read_text() == "1\n2\n3\n"  # one column: no header
     prism.to_tensorboard(tmp_path / "tb2", y)
     assert not (tmp_path / "tb2" / "metadata.tsv").exists()
+
+
+def test_knn_equals_the_command_and_brute_force(tmp_path, fmnist):
+    x, _ = fmnist
+    x = x[:2000]
+    np.save(tmp_path / "x.npy", x)
+    for mode, extra, kwargs in (("exact", [], {}), ("approx", ["--seed", "5"], {"random_state": 5})):
+        out = subprocess.run([prism_command(), "knn", str(tmp_path / "x.npy"), "--k", "10", "--mode", mode,
+                              "--out", str(tmp_path / "i.npy"), "--distances", str(tmp_path / "d.npy"), *extra],
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        idx, dist = prism.knn(x, k=10, mode=mode, n_jobs=None, **kwargs)
+        assert idx.shape == (2000, 10) and idx.dtype == np.int32 and dist.dtype == np.float32
+        np.testing.assert_array_equal(idx, np.load(tmp_path / "i.npy"))
+        np.testing.assert_array_equal(dist, np.load(tmp_path / "d.npy"))
+    # the exact graph is numpy's brute force (L2, not squared), up to ties
+    idx, dist = prism.knn(x, k=10, mode="exact")
+    x64 = x.astype(np.float64)
+    d2 = (x64**2).sum(1)[:, None] + (x64**2).sum(1)[None, :] - 2 * x64 @ x64.T
+    np.fill_diagonal(d2, np.inf)
+    ref = np.sort(np.sqrt(np.maximum(np.partition(d2, 10, axis=1)[:, :10], 0)), axis=1)
+    np.testing.assert_allclose(dist, ref, rtol=1e-3, atol=1e-2)
+    assert (idx != np.arange(2000)[:, None]).all()
