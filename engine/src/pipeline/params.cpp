@@ -69,7 +69,7 @@ const ParamSpec kTable[] = {
     {.name = "negative_gradient_method", .aliases = "tsne_method", .method = Method::tsne, .type = T::choice,
      .choices = "auto bh fft",
      .help = "Repulsion: Barnes-Hut (bh; 2D/3D, CPU/GPU), FFT interpolation (fft; 2D, CPU), or auto (fft in 2D "
-             "on the CPU from 20000 points)",
+             "on the CPU from 500,000 points)",
      PRISM_FIELD(tsne.method)},
     {.name = "angle", .aliases = "theta", .method = Method::tsne, .type = T::real, .min = 0, .max = 1.5,
      .help = "Barnes-Hut accuracy (0: exact repulsion, slow)", PRISM_FIELD(tsne.theta)},
