@@ -33,7 +33,7 @@ CommandSetup setup = [](CLI::App& sub) {
     j["rows"] = ds.rows();
     j["dims"] = ds.cols();
     j["float32_bytes"] = ds.rows() * ds.cols() * 4;
-    j["memory_mapped"] = ds.format == "npy" && ds.dtype == "float32";
+    j["memory_mapped"] = ds.mapped;
     j["dropped_invalid"] = ds.dropped_invalid;
     nlohmann::json cols = nlohmann::json::array();
     for (size_t c = 0; c < ds.meta.columns.size(); ++c) {

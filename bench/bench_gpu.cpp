@@ -4,22 +4,33 @@
 // wall-clock time around a call is the device time plus its transfers; it is
 // reported with UseManualTime. Without a device every benchmark is skipped.
 //
-// Rows (targets on an H200): exact kNN Fashion-MNIST 70k x 784 k=15 <= 0.10 s
-// and 1M x 768 <= 6 s; approximate kNN 1M x 768 recall@15 >= 0.95 in <= 2 s;
-// t-SNE 70k x 1000 iterations <= 1.5 s (2D) / 2.5 s (3D); UMAP Fashion-MNIST
-// <= 0.5 s, 1M x 128 <= 5 s, 10M x 128 <= 90 s (the 10M row only with
-// PRISM_BENCH_LARGE=1: it needs ~40 GB of host memory and minutes of set-up).
+// Rows (targets on an H200, printed beside each figure by bench/gpu/report.py):
+// exact kNN Fashion-MNIST 70k x 784 k=15 <= 0.10 s and 1M x 768 <= 6 s;
+// approximate kNN 1M x 768 recall@15 >= 0.95 in <= 2 s; PCA 1M x 768 -> 50
+// <= 0.1 s; t-SNE 70k x 1000 iterations <= 1.5 s (2D) / 2.5 s (3D); UMAP
+// Fashion-MNIST 2D/3D <= 0.5 s, 1M x 128 <= 5 s, 10M x 128 <= 90 s (the 10M
+// row only with PRISM_BENCH_LARGE=1: it needs ~40 GB of host memory and
+// minutes of set-up).
+//
+// Peers: with PRISM_PEER_DIR set, each <name>.npy there (an embedding of all
+// Fashion-MNIST images, written by bench/gpu/torchdr_peers.py with its time in
+// <name>.seconds) becomes a row peer/<name>, scored by the same metrics code
+// and in the same spaces as Prism's rows (t-SNE cases: the 50-d PCA).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "bench_data.hpp"
 #include "prism/backend.hpp"
+#include "prism/io.hpp"
 #include "prism/knn.hpp"
 #include "prism/metrics.hpp"
 #include "prism/pca.hpp"
@@ -104,17 +115,28 @@ void BM_KnnApprox_Mixture(benchmark::State& state) {
   run_knn(state, mixture(state.range(0), state.range(1)), KnnMode::approx);
 }
 
-void BM_Pca_FashionMnist(benchmark::State& state) {
-  if (skip_without_cuda(state)) return;
+void run_pca(benchmark::State& state, ConstView x, int dims) {
   PcaParams p;
-  p.dims = static_cast<int>(state.range(0));
+  p.dims = dims;
   p.backend = Backend::cuda;
-  fit_pca(fmnist().x, p);
+  fit_pca(x, p);
   for (auto _ : state) {
     const auto t0 = Clock::now();
-    benchmark::DoNotOptimize(fit_pca(fmnist().x, p));
+    benchmark::DoNotOptimize(fit_pca(x, p));
     state.SetIterationTime(seconds_since(t0));
   }
+  state.counters["points/s"] = benchmark::Counter(static_cast<double>(x.rows) * state.iterations(),
+                                                  benchmark::Counter::kIsRate);
+}
+
+void BM_Pca_FashionMnist(benchmark::State& state) {
+  if (skip_without_cuda(state)) return;
+  run_pca(state, fmnist().x, static_cast<int>(state.range(0)));
+}
+
+void BM_Pca_Mixture(benchmark::State& state) {
+  if (skip_without_cuda(state)) return;
+  run_pca(state, mixture(state.range(0), state.range(1)), static_cast<int>(state.range(2)));
 }
 
 // t-SNE input as the pipeline prepares it: PCA to 50, k = 90 neighbours.
@@ -122,6 +144,7 @@ struct TsneInput {
   Matrix x50;
   Matrix init2, init3;
   KnnGraph graph;
+  double knn_seconds = 0;  // the GPU kNN graph (k = 90 in the PCA space)
 };
 const TsneInput& tsne_input() {
   static const TsneInput in = [] {
@@ -137,7 +160,10 @@ const TsneInput& tsne_input() {
       for (int d = 0; d < 2; ++d) t.init2(i, d) = t.x50(i, d);
       for (int d = 0; d < 3; ++d) t.init3(i, d) = t.x50(i, d);
     }
+    gpu_knn(t.x50, 90, KnnMode::exact);  // warm-up
+    const auto t0 = Clock::now();
     t.graph = gpu_knn(t.x50, 90, KnnMode::exact);
+    t.knn_seconds = seconds_since(t0);
     return t;
   }();
   return in;
@@ -166,22 +192,27 @@ void BM_Tsne_FashionMnist(benchmark::State& state) {
   p.dims = dims;
   p.backend = Backend::cuda;
   Matrix y;
+  make_tsne(in.graph, dims == 2 ? &in.init2 : &in.init3, p);  // warm-up
   for (auto _ : state) {
+    // P (affinities) and the 1000 iterations; the kNN graph is the knn_s counter.
+    const auto t0 = Clock::now();
     auto r = make_tsne(in.graph, dims == 2 ? &in.init2 : &in.init3, p);
-    r->embedding();
-    const auto t0 = Clock::now();  // the 1000 iterations only (affinities excluded)
     while (!r->done()) r->step();
     y = to_matrix(r->embedding());
     state.SetIterationTime(seconds_since(t0));
   }
+  state.counters["knn_s"] = in.knn_seconds;
   const std::vector<int32_t> labels = fmnist_labels();
   faithfulness_counters(state, in.x50, y, &labels);
 }
 
 void run_umap(benchmark::State& state, ConstView x, const std::vector<int32_t>* labels,
-              bool approx_knn) {
-  const int dims = 2;
+              bool approx_knn, int dims = 2) {
+  gpu_knn(ConstView(x.data, std::min<int64_t>(x.rows, 5000), x.cols, x.stride), 15,
+          KnnMode::exact);  // warm-up: context, handles, pool
+  const auto k0 = Clock::now();
   const KnnGraph g = gpu_knn(x, 15, approx_knn ? KnnMode::approx : KnnMode::exact);
+  state.counters["knn_s"] = seconds_since(k0);
   UmapParams p;
   p.dims = dims;
   p.backend = Backend::cuda;
@@ -199,7 +230,41 @@ void run_umap(benchmark::State& state, ConstView x, const std::vector<int32_t>* 
 void BM_Umap_FashionMnist(benchmark::State& state) {
   if (skip_without_cuda(state)) return;
   const std::vector<int32_t> labels = fmnist_labels();
-  run_umap(state, fmnist().x, &labels, false);
+  run_umap(state, fmnist().x, &labels, false, static_cast<int>(state.range(0)));
+}
+
+// An embedding of all Fashion-MNIST images made by a peer, timed by it.
+void BM_Peer(benchmark::State& state, const std::string& path, const std::string& name) {
+  const Dataset peer = read_dataset(path);
+  const ConstView y = peer.x, x = fmnist().x;
+  double secs = NAN;
+  std::ifstream(std::filesystem::path(path).replace_extension(".seconds")) >> secs;
+  if (y.rows != x.rows || !(secs > 0)) {
+    state.SkipWithError(("peer embedding " + path + ": expected " + std::to_string(x.rows) +
+                         " rows and a .seconds file").c_str());
+    return;
+  }
+  for (auto _ : state) state.SetIterationTime(secs);
+  const std::vector<int32_t> labels = fmnist_labels();
+  // t-SNE is scored in the space it was given, as BM_Tsne_FashionMnist is
+  // (the GPU's PCA of the pixels).
+  const bool tsne = name.find("tsne") != std::string::npos;
+  if (tsne && skip_without_cuda(state)) return;
+  faithfulness_counters(state, tsne ? ConstView(tsne_input().x50) : x, y, &labels);
+}
+
+void register_peers() {
+  const char* dir = std::getenv("PRISM_PEER_DIR");
+  if (!dir) return;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() != ".npy") continue;
+    const std::string name = e.path().stem().string(), path = e.path().string();
+    benchmark::RegisterBenchmark(("peer/" + name).c_str(),
+                                 [path, name](benchmark::State& st) { BM_Peer(st, path, name); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1);
+  }
 }
 
 void BM_Umap_Mixture(benchmark::State& state) {
@@ -215,11 +280,19 @@ BENCHMARK(BM_KnnExact_FashionMnist)->Name("knn_exact/fmnist70k#784")->UseManualT
 BENCHMARK(BM_KnnExact_Mixture)->Name("knn_exact/mixture")->ArgNames({"rows", "cols"})->Args({1000000, 768})->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK(BM_KnnApprox_Mixture)->Name("knn_approx/mixture")->ArgNames({"rows", "cols"})->Args({1000000, 768})->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
 BENCHMARK(BM_Pca_FashionMnist)->Name("pca/fmnist70k#784")->ArgName("dims")->Arg(50)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_Pca_Mixture)->Name("pca/mixture")->ArgNames({"rows", "cols", "dims"})->Args({1000000, 768, 50})->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_Tsne_FashionMnist)->Name("tsne/fmnist70k")->ArgName("dims")->Arg(2)->Arg(3)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
-BENCHMARK(BM_Umap_FashionMnist)->Name("umap/fmnist70k")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_Umap_FashionMnist)->Name("umap/fmnist70k")->ArgName("dims")->Arg(2)->Arg(3)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
 BENCHMARK(BM_Umap_Mixture)->Name("umap/mixture")->ArgNames({"rows", "cols"})->Args({1000000, 128})->Args({10000000, 128})->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
 
 }  // namespace
 }  // namespace prism::bench
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  prism::bench::register_peers();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,9 +1,11 @@
 // prism render: a projection (n x 2 or n x 3) to a PNG figure with a legend.
 #include <chrono>
+#include <filesystem>
 
 #include "command.hpp"
 #include "common.hpp"
 #include "prism/render/figure.hpp"
+#include "prism/render/thumbnails.hpp"
 
 namespace prism::app {
 namespace {
@@ -17,7 +19,8 @@ struct RenderCommand {
   std::string view = "auto";
   std::string title;
   float azimuth = 30.0f, elevation = 20.0f, zoom = 1.0f;
-  float point_size = 0.0f, alpha = 0.0f;
+  float point_size = 0.0f, alpha = 0.0f, image_size = 0.0f;
+  std::string images, sprite_size, image_column;
   bool no_legend = false, no_class_labels = false, compute = false;
 
   int run() {
@@ -50,6 +53,25 @@ struct RenderCommand {
     o.class_labels = !no_class_labels;
     o.title = title;
     if (compute) o.rasterizer = render::Rasterizer::compute;
+    if (!images.empty() || !image_column.empty()) {
+      PRISM_EXPECTS(!compute, "--images draws textured quads: not with --compute");
+      PRISM_EXPECTS(image_size >= 0 && image_size <= 512, "--image-size must be in [0, 512] pixels");
+      const std::string base = std::filesystem::path(input.metadata).parent_path().string();
+      o.images = render::thumbnails_for(ds, images, sprite_size, image_column, base);
+      PRISM_EXPECTS(o.images != nullptr, "--images: no images found");
+      PRISM_EXPECTS(o.images->count() >= ds.rows(), o.images->describe(), " has ", o.images->count(),
+                    " images but the projection has ", ds.rows(), " rows");
+      o.image_px = image_size;
+      // A projection without labels takes an IDX set's own (Fashion-MNIST's class names).
+      std::error_code ec;
+      if (ds.meta.empty() && !images.empty() && sprite_size.empty() &&
+          (std::filesystem::is_directory(images, ec) || detect_format(images) == Format::idx)) {
+        Dataset idx = read_dataset(images, ReadOptions{.format = std::filesystem::is_directory(images, ec)
+                                                                     ? Format::automatic
+                                                                     : Format::idx});
+        if (idx.rows() == ds.rows() && !idx.meta.empty()) ds.meta = std::move(idx.meta);
+      }
+    }
     render::render_figure(ds.x, ds.meta.empty() ? nullptr : &ds.meta, o, out);
     note(cat("wrote ", out, " (", o.width, "x", o.height, ", ", ds.rows(), " points) in ", seconds_since(t0), " s"));
     return 0;
@@ -62,7 +84,8 @@ std::function<int()> setup(CLI::App& sub) {
       "Examples:\n"
       "  prism render umap.npy --labels labels.tsv --out umap.png\n"
       "  prism render umap3d.npy --metadata meta.tsv --color-by genre --azimuth 45 --elevation 30 --out fig.png\n"
-      "  prism render tsne.npy --metadata meta.tsv --color-by score --size 3840x2160 --point-size 3 --out big.png");
+      "  prism render tsne.npy --metadata meta.tsv --color-by score --size 3840x2160 --point-size 3 --out big.png\n"
+      "  prism render fmnist_tsne.npy --images /usr/share/datasets/fashion-mnist --out thumbs.png");
   cmd->input.add_to(sub);
   sub.add_option("--labels", cmd->labels, "Labels, one per line (or a TSV whose first column is used)");
   sub.add_option("--color-by", cmd->color_by,
@@ -79,6 +102,17 @@ std::function<int()> setup(CLI::App& sub) {
   sub.add_option("--title", cmd->title, "Title drawn at the top left");
   sub.add_flag("--no-legend", cmd->no_legend, "No legend or colour bar");
   sub.add_flag("--no-class-labels", cmd->no_class_labels, "No class names at the class centres");
+  sub.add_option("--images", cmd->images,
+                 "Thumbnails in place of the points: IDX images (a file or an MNIST-style folder) or a "
+                 "TensorBoard-style sprite sheet (with --sprite-size), one per row")
+      ->group("Images");
+  sub.add_option("--sprite-size", cmd->sprite_size, "One thumbnail of the --images sprite sheet, WIDTHxHEIGHT")
+      ->group("Images");
+  sub.add_option("--image-column", cmd->image_column,
+                 "Thumbnails from a metadata column of image file paths (relative to the metadata file)")
+      ->group("Images");
+  sub.add_option("--image-size", cmd->image_size, "Thumbnail edge in pixels (0: from the point count)")
+      ->group("Images");
   sub.add_flag("--compute", cmd->compute,
                "Rasterise with compute shaders (64-bit atomics): faster for millions of points, no rings");
   return [cmd] { return cmd->run(); };

@@ -1,6 +1,8 @@
 #include "viewer_model.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cctype>
 #include <regex>
 
@@ -11,6 +13,7 @@ namespace prism::app::viewer {
 ViewerModel::ViewerModel(Dataset data, Matrix y) : data_(std::move(data)) {
   set_projection(std::move(y));
   selected_.assign(size_t(rows()), 0);
+  sizes_.assign(size_t(rows()), render::kUnitSize);
   label_column_ = data_.meta.label_column;
   color_by("");
 }
@@ -22,7 +25,84 @@ void ViewerModel::set_projection(Matrix y) {
 }
 
 void ViewerModel::color_by(const std::string& column) {
+  PRISM_EXPECTS(column.empty() || !data_.meta.empty(), "no metadata column '", column, "' (no --metadata given)");
   colors_ = data_.meta.empty() ? render::uniform_colors(rows()) : render::colors_by_column(data_.meta, column, rows());
+  clear_focus();
+}
+
+void ViewerModel::color_uniform() {
+  colors_ = render::uniform_colors(rows());
+  clear_focus();
+}
+
+void ViewerModel::toggle_focus(int32_t c, bool add) {
+  PRISM_EXPECTS(c >= 0 && size_t(c) < colors_.classes.size(), "class ", c, " is out of range");
+  focus_.resize(colors_.classes.size(), 0);
+  const bool was = focus_[size_t(c)] != 0;
+  if (!add) {
+    const bool only = was && focus_count_ == 1;
+    std::fill(focus_.begin(), focus_.end(), 0);
+    focus_[size_t(c)] = only ? 0 : 1;
+  } else {
+    focus_[size_t(c)] = !was;
+  }
+  focus_count_ = int(std::count(focus_.begin(), focus_.end(), uint8_t(1)));
+}
+
+void ViewerModel::focus_class(const std::string& name, bool add) {
+  const auto& cl = colors_.classes;
+  const auto it = std::find(cl.begin(), cl.end(), name);
+  if (it == cl.end()) {
+    std::string names;
+    for (size_t i = 0; i < std::min<size_t>(cl.size(), 25); ++i) names += cat(names.empty() ? "" : ", ", cl[i]);
+    throw InputError(cat("no class '", name, "' in the legend",
+                         cl.empty() ? std::string(" (the colours are not by classes)") : cat(": ", names)));
+  }
+  toggle_focus(int32_t(it - cl.begin()), add);
+}
+
+void ViewerModel::clear_focus() {
+  focus_.assign(colors_.classes.size(), 0);
+  focus_count_ = 0;
+}
+
+bool ViewerModel::is_focused(int32_t c) const { return c >= 0 && size_t(c) < focus_.size() && focus_[size_t(c)]; }
+
+void ViewerModel::size_by(const std::string& column) {
+  if (column.empty()) {
+    sizes_.assign(size_t(rows()), render::kUnitSize);
+    size_column_.clear();
+    return;
+  }
+  const std::vector<double> v = render::numeric_column(data_.meta, column);
+  double lo = INFINITY, hi = -INFINITY;
+  for (double x : v)
+    if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
+  const double span = hi > lo ? hi - lo : 1.0;
+  sizes_.resize(size_t(rows()));
+  for (size_t i = 0; i < v.size(); ++i) {
+    // Area follows the value: diameter from 0.5x to 2x of the point size.
+    const double t = std::isfinite(v[i]) ? (v[i] - lo) / span : 0.0;
+    sizes_[i] = uint8_t(std::lround(render::kUnitSize * std::sqrt(0.25 + 3.75 * t)));
+  }
+  size_column_ = column;
+}
+
+void ViewerModel::set_neighbor_metric(Metric metric, std::string reason) {
+  metric_ = metric;
+  metric_reason_ = std::move(reason);
+}
+
+bool ViewerModel::rows_unit_normalised(ConstView x) {
+  if (x.rows == 0 || x.cols == 0) return false;
+  const int64_t step = std::max<int64_t>(1, x.rows / 2000);
+  for (int64_t i = 0; i < x.rows; i += step) {
+    const float* r = x.row(i);
+    double s = 0;
+    for (int64_t j = 0; j < x.cols; ++j) s += double(r[j]) * r[j];
+    if (std::abs(std::sqrt(s) - 1.0) > 1e-3) return false;
+  }
+  return true;
 }
 
 void ViewerModel::label_by(const std::string& column) {
@@ -97,12 +177,15 @@ void ViewerModel::select(const std::vector<int64_t>& ids, SelectMode mode) {
 
 void ViewerModel::clear_selection() { select({}, SelectMode::replace); }
 
+void ViewerModel::find_neighbors(int64_t row, int k) { find_neighbors(row, k, metric_); }
+
 void ViewerModel::find_neighbors(int64_t row, int k, Metric metric) {
   PRISM_EXPECTS(row >= 0 && row < rows(), "row ", row, " is out of range");
   PRISM_EXPECTS(k >= 1 && k <= 1000, "k must be in 1..1000, got ", k);
   k = int(std::min<int64_t>(k, rows() - 1));
   neighbors_.clear();
   neighbors_of_ = row;
+  neighbors_metric_ = metric;
   if (k <= 0) return;
   const ConstView query(data_.x.row(row), 1, data_.x.cols, data_.x.stride);
   const std::vector<int64_t> ids = {row};
@@ -118,6 +201,9 @@ void ViewerModel::clear_neighbors() {
 
 std::vector<uint8_t> ViewerModel::point_states() const {
   std::vector<uint8_t> s(size_t(rows()), 0);
+  if (has_focus() && !colors_.class_of.empty())
+    for (int64_t i = 0; i < rows(); ++i)
+      if (focus_[size_t(colors_.class_of[size_t(i)])]) s[size_t(i)] = render::kFocus;
   for (int64_t r : matches_) s[r] |= render::kMatch;
   for (const Neighbor& n : neighbors_) s[n.row] |= render::kNeighbor;
   for (int64_t r : selection_) s[r] |= render::kSelected;
@@ -125,21 +211,12 @@ std::vector<uint8_t> ViewerModel::point_states() const {
   return s;
 }
 
-namespace {
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
-}  // namespace
-
 void ViewerModel::export_selection(const std::string& path) const {
   AtomicFile f(path);
   std::string out = y_.cols() == 3 ? "row,label,x,y,z\n" : "row,label,x,y\n";
   char buf[64];
   for (int64_t r : selection_) {
-    out += cat(r, ",", csv_field(label_of(r)));
+    out += cat(r, ",", delimited_field(label_of(r), ','));
     for (int64_t d = 0; d < y_.cols(); ++d) {
       std::snprintf(buf, sizeof(buf), ",%.9g", y_(r, d));
       out += buf;
@@ -148,6 +225,29 @@ void ViewerModel::export_selection(const std::string& path) const {
   }
   f.write(out);
   f.commit();
+}
+
+}  // namespace prism::app::viewer
+
+namespace prism::app::viewer {
+
+void ViewerModel::export_neighbors(const std::string& path) const {
+  AtomicFile f(path);
+  std::string out = "row,label,distance,metric\n";
+  char buf[64];
+  for (const Neighbor& n : neighbors_) {
+    std::snprintf(buf, sizeof(buf), ",%.9g,", n.distance);
+    out += cat(n.row, ",", delimited_field(label_of(n.row), ','), buf, to_string(neighbors_metric_), "\n");
+  }
+  f.write(out);
+  f.commit();
+}
+
+std::vector<std::pair<std::string, std::string>> ViewerModel::fields(int64_t row) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  const Metadata& m = data_.meta;
+  for (size_t c = 0; c < m.columns.size(); ++c) out.emplace_back(m.names[c], m.columns[c][size_t(row)]);
+  return out;
 }
 
 }  // namespace prism::app::viewer

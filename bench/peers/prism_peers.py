@@ -34,7 +34,12 @@ import os
 import sys
 import time
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # the peers need numpy; say how to get it instead of a traceback
+    print(f"numpy is not installed for {sys.executable} (pip install numpy umap-learn openTSNE scikit-learn)",
+          file=sys.stderr)
+    sys.exit(4)
 
 PEERS = {
     "umap-learn": ("umap", "pip install umap-learn"),

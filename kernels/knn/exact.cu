@@ -58,8 +58,8 @@ KnnGraph knn_exact_device(Context& ctx, ConstView x, int k, Metric metric,
     xbuf.reset(ctx, checked_mul(R, d), "kNN base rows");
     xnorm.reset(ctx, R, "kNN base norms");
   }
-  DeviceBuffer<float> best_d(ctx, checked_mul(R, p.kk), "kNN candidate lists");
-  DeviceBuffer<int32_t> best_i(ctx, checked_mul(R, p.kk), "kNN candidate lists");
+  DeviceBuffer<float> best_d(ctx, checked_mul(R, p.pool_size), "kNN candidate lists");
+  DeviceBuffer<int32_t> best_i(ctx, checked_mul(R, p.pool_size), "kNN candidate lists");
   DeviceBuffer<float> out_d(ctx, checked_mul(R, k), "kNN output");
   DeviceBuffer<int32_t> out_i(ctx, checked_mul(R, k), "kNN output");
   DeviceBuffer<float> tiles[plan::kTilesInFlight];
@@ -94,7 +94,7 @@ KnnGraph knn_exact_device(Context& ctx, ConstView x, int k, Metric metric,
     const int64_t q0 = qb * R, qn = std::min(R, n - q0);
     ctx.join();  // the lists, rows and norms are rewritten below: the aux stream must be done
     prepare(qbuf.data(), qnorm.data(), q0, qn);
-    launch_init_lists(ctx, best_d.data(), best_i.data(), checked_mul(qn, p.kk));
+    launch_init_lists(ctx, best_d.data(), best_i.data(), checked_mul(qn, p.pool_size));
     for (int64_t xb = 0; xb < blocks; ++xb) {
       const int64_t x0 = xb * R, xn = std::min(R, n - x0);
       const float* xs = qbuf.data();
@@ -125,9 +125,9 @@ KnnGraph knn_exact_device(Context& ctx, ConstView x, int k, Metric metric,
           t.q0 = q0 + tq;
           t.x0 = x0 + tx;
           t.exclude_self = true;
-          t.best_d = best_d.data() + tq * p.kk;
-          t.best_i = best_i.data() + tq * p.kk;
-          t.kk = p.kk;
+          t.best_d = best_d.data() + tq * p.pool_size;
+          t.best_i = best_i.data() + tq * p.pool_size;
+          t.pool_size = p.pool_size;
           launch_select_tile(ctx, t, aux_s);
           select_done[b].record(aux_s);
         }
@@ -140,10 +140,10 @@ KnnGraph knn_exact_device(Context& ctx, ConstView x, int k, Metric metric,
     }
     ctx.join();
     if (p.refine)
-      launch_refine(ctx, qbuf.data(), d, metric, 0, qn, best_i.data(), p.kk, k, out_d.data(),
+      launch_refine(ctx, qbuf.data(), d, metric, 0, qn, best_i.data(), p.pool_size, k, out_d.data(),
                     out_i.data());
     else
-      launch_finalize(ctx, metric, qn, best_d.data(), best_i.data(), p.kk, k, out_d.data(),
+      launch_finalize(ctx, metric, qn, best_d.data(), best_i.data(), p.pool_size, k, out_d.data(),
                       out_i.data());
     out_d.download(g.distances.data() + q0 * k, qn * k);
     out_i.download(g.indices.data() + q0 * k, qn * k);

@@ -86,13 +86,13 @@ int key_bits_for(int nlist) {
   return std::max(1, static_cast<int>(std::ceil(std::log2(static_cast<double>(nlist) + 1))));
 }
 
-// Nearest `kk` centroids of rows [0, rows) of `pts`, written to lists (rows x kk).
+// Nearest `pool_size` centroids of rows [0, rows) of `pts`, written to lists (rows x pool_size).
 void nearest_centroids(Context& ctx, const float* pts, const float* pts_norms, int64_t rows,
                        int64_t d, const float* centroids, const float* c_norms, int nlist,
-                       DistanceForm form, int kk, float* list_d, int32_t* list_i,
+                       DistanceForm form, int pool_size, float* list_d, int32_t* list_i,
                        DeviceBuffer<float>& tile) {
   const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(65536, tile.size() / nlist));
-  launch_init_lists(ctx, list_d, list_i, checked_mul(rows, kk));
+  launch_init_lists(ctx, list_d, list_i, checked_mul(rows, pool_size));
   for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
     const int64_t nr = std::min(chunk, rows - r0);
     gemm_dots(ctx, pts + r0 * d, nr, centroids, nlist, d, tile.data(), GemmPrecision::fp32);
@@ -107,9 +107,9 @@ void nearest_centroids(Context& ctx, const float* pts, const float* pts_norms, i
     t.q0 = r0;
     t.x0 = 0;
     t.exclude_self = false;
-    t.best_d = list_d + r0 * kk;
-    t.best_i = list_i + r0 * kk;
-    t.kk = kk;
+    t.best_d = list_d + r0 * pool_size;
+    t.best_i = list_i + r0 * pool_size;
+    t.pool_size = pool_size;
     launch_select_tile(ctx, t);
   }
 }
@@ -137,7 +137,7 @@ struct Index {
 void search_batch(Context& ctx, const Index& ix, const int32_t* ids, const float* rows,
                   const float* norms, int64_t count, int nprobe, float* out_d, int32_t* out_i) {
   const plan::IvfPlan& p = *ix.plan;
-  const int nlist = p.nlist, kk = p.kk;
+  const int nlist = p.nlist, pool_size = p.pool_size;
   const int64_t d = p.d, pairs = checked_mul(count, nprobe);
   PRISM_CHECK(count <= p.batch_rows && nprobe <= p.nprobe, "IVF batch of ", count, " x ", nprobe,
               " above the plan's ", p.batch_rows, " x ", p.nprobe);
@@ -169,9 +169,9 @@ void search_batch(Context& ctx, const Index& ix, const int32_t* ids, const float
   map_kernel<<<grid_for(pairs, kBlock), kBlock, 0, ctx.stream()>>>(pair_pos_sorted.data(), ids,
                                                                    pairs, pair_gid.data());
   PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
-  DeviceBuffer<float> best_d(ctx, checked_mul(count, kk), "IVF candidate lists");
-  DeviceBuffer<int32_t> best_i(ctx, checked_mul(count, kk), "IVF candidate lists");
-  launch_init_lists(ctx, best_d.data(), best_i.data(), checked_mul(count, kk));
+  DeviceBuffer<float> best_d(ctx, checked_mul(count, pool_size), "IVF candidate lists");
+  DeviceBuffer<int32_t> best_i(ctx, checked_mul(count, pool_size), "IVF candidate lists");
+  launch_init_lists(ctx, best_d.data(), best_i.data(), checked_mul(count, pool_size));
   DeviceBuffer<float> qg(ctx, checked_mul(p.query_chunk, d), "IVF gathered queries");
   DeviceBuffer<float> qgnorm(ctx, p.query_chunk, "IVF gathered norms");
   ctx.sync();  // h_poff
@@ -202,7 +202,7 @@ void search_batch(Context& ctx, const Index& ix, const int32_t* ids, const float
         t.exclude_self = true;
         t.best_d = best_d.data();
         t.best_i = best_i.data();
-        t.kk = kk;
+        t.pool_size = pool_size;
         launch_select_tile(ctx, t);
       }
     }
@@ -210,7 +210,7 @@ void search_batch(Context& ctx, const Index& ix, const int32_t* ids, const float
   // A query whose probed lists hold fewer than k other points keeps id -1
   // (distance +inf) entries; with nprobe >= 32 lists of ~sqrt(N) points that
   // cannot happen for N >= k^2 / 32.
-  launch_refine(ctx, ix.x, d, ix.metric, 0, count, best_i.data(), kk, p.k, out_d, out_i, ids);
+  launch_refine(ctx, ix.x, d, ix.metric, 0, count, best_i.data(), pool_size, p.k, out_d, out_i, ids);
 }
 
 }  // namespace
@@ -356,7 +356,7 @@ KnnGraph knn_ivf_device(Context& ctx, ConstView x, int k, Metric metric, uint64_
         t.exclude_self = true;
         t.best_d = ld.data();
         t.best_i = li.data();
-        t.kk = k;
+        t.pool_size = k;
         launch_select_tile(ctx, t);
       }
       li.download(exact.data(), s * k);

@@ -36,7 +36,7 @@ void launch_gather_floats(Context& ctx, const float* src, const int32_t* ids, in
 /// Largest pool the selection keeps per query (k + re-rank margin).
 using plan::kMaxPool;
 
-/// One tile of dot products merged into running per-query top-kk lists.
+/// One tile of dot products merged into running per-query top-pool_size lists.
 struct TileSelect {
   const float* dots = nullptr;  ///< nq x nx, leading dimension ld
   int64_t ld = 0;
@@ -53,9 +53,9 @@ struct TileSelect {
   const int32_t* x_ids = nullptr;
   int64_t x0 = 0;
   bool exclude_self = true;
-  float* best_d = nullptr;  ///< lists: kk per row, ascending by (distance, id)
+  float* best_d = nullptr;  ///< lists: pool_size per row, ascending by (distance, id)
   int32_t* best_i = nullptr;
-  int kk = 0;
+  int pool_size = 0;
 };
 /// On `stream` (0: the context's main stream). Deterministic: the candidates
 /// kept from a tile do not depend on thread scheduling; among more equal
@@ -69,11 +69,11 @@ void launch_init_lists(Context& ctx, float* best_d, int32_t* best_i, int64_t cou
 /// cosine), sorts by (distance, id) and writes the k best as true distances
 /// (sqrt for L2, 1 - cos).
 void launch_refine(Context& ctx, const float* x, int64_t d, Metric metric, int64_t row0,
-                   int64_t rows, const int32_t* pool_i, int kk, int k, float* out_d,
+                   int64_t rows, const int32_t* pool_i, int pool_size, int k, float* out_d,
                    int32_t* out_i, const int32_t* q_ids = nullptr);
-/// Without re-ranking: the first k of each kk-list, squared L2 turned to L2.
+/// Without re-ranking: the first k of each pool_size-list, squared L2 turned to L2.
 void launch_finalize(Context& ctx, Metric metric, int64_t rows, const float* pool_d,
-                     const int32_t* pool_i, int kk, int k, float* out_d, int32_t* out_i);
+                     const int32_t* pool_i, int pool_size, int k, float* out_d, int32_t* out_i);
 
 /// Exact kNN with explicit choices, for tests and benchmarks.
 struct ExactOptions {

@@ -1,9 +1,9 @@
 // Per-tile top-k selection merged into running lists, and the final re-rank.
 // One block per query row. Most tiles are filtered in a single pass: only
-// entries below the row's current kk-th distance survive, and after the first
+// entries below the row's current pool_size-th distance survive, and after the first
 // tile those are few. When too many survive (the first tile), a 4-pass radix
 // select on the float bits (distances are >= 0, so their bit patterns sort as
-// unsigned integers) finds the kk-th smallest first, as in FAISS/RAFT's
+// unsigned integers) finds the pool_size-th smallest first, as in FAISS/RAFT's
 // radix top-k. The N x N matrix is never written, only one tile at a time.
 //
 // Shared counters are updated once per warp, not once per lane: slots by
@@ -23,7 +23,7 @@ namespace {
 
 constexpr int kBlock = 256;  // also the number of histogram bins (8 bits)
 constexpr int kWarps = kBlock / 32;
-constexpr int kCap = 2 * kMaxPool;  // shared entries: the kk list + candidates
+constexpr int kCap = 2 * kMaxPool;  // shared entries: the pool_size list + candidates
 constexpr unsigned kFull = 0xffffffffu;
 
 using BlockScan = cub::BlockScan<int, kBlock>;
@@ -103,13 +103,13 @@ __global__ void __launch_bounds__(kBlock) select_tile_kernel(TileSelect a) {
   const int64_t r = blockIdx.x;
   const int64_t qid = a.q_ids ? a.q_ids[r] : a.q0 + r;
   const int64_t lrow = a.q_rows ? a.q_rows[r] : r;
-  float* bd = a.best_d + lrow * a.kk;
-  int32_t* bi = a.best_i + lrow * a.kk;
+  float* bd = a.best_d + lrow * a.pool_size;
+  int32_t* bi = a.best_i + lrow * a.pool_size;
   const float* row = a.dots + r * a.ld;
   const float qn = a.form == DistanceForm::l2_expanded ? a.q_norms[r] : 0.f;
-  const float thr = bd[a.kk - 1];
-  const int kk = a.kk;
-  const int room = kCap - kk;
+  const float thr = bd[a.pool_size - 1];
+  const int pool_size = a.pool_size;
+  const int room = kCap - pool_size;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
 
   if (threadIdx.x == 0) s_count = 0;
@@ -122,8 +122,8 @@ __global__ void __launch_bounds__(kBlock) select_tile_kernel(TileSelect a) {
     const bool keep = d < thr;
     const int p = warp_reserve(&s_count, keep);
     if (keep && p < room) {
-      sd[kk + p] = d;
-      si[kk + p] = gid;
+      sd[pool_size + p] = d;
+      si[pool_size + p] = gid;
     }
   }
   __syncthreads();
@@ -131,9 +131,9 @@ __global__ void __launch_bounds__(kBlock) select_tile_kernel(TileSelect a) {
   if (m == 0) return;
 
   if (m > room) {
-    // Radix select of the kk-th smallest surviving distance, 8 bits per pass.
+    // Radix select of the pool_size-th smallest surviving distance, 8 bits per pass.
     unsigned prefix = 0, mask = 0;
-    int remaining = kk;
+    int remaining = pool_size;
     for (int shift = 24; shift >= 0; shift -= 8) {
       for (int t = threadIdx.x; t < kWarps * kBlock; t += kBlock) (&s_hist[0][0])[t] = 0;
       __syncthreads();
@@ -164,9 +164,9 @@ __global__ void __launch_bounds__(kBlock) select_tile_kernel(TileSelect a) {
       remaining = s_remaining;
       mask |= 255u << shift;
     }
-    // prefix is now the bit pattern of the kk-th smallest value: keep all
+    // prefix is now the bit pattern of the pool_size-th smallest value: keep all
     // `less` values below it and as many equal ones as fit, in column order.
-    const int less = kk - remaining;
+    const int less = pool_size - remaining;
     int seen_less = 0, seen_ties = 0;
     for (int64_t c0 = 0; c0 < a.nx; c0 += kBlock) {
       const int64_t c = c0 + threadIdx.x;
@@ -180,13 +180,13 @@ __global__ void __launch_bounds__(kBlock) select_tile_kernel(TileSelect a) {
       __syncthreads();
       if (is_less) {
         const int slot = seen_less + (pos & 0xffff);
-        sd[kk + slot] = d;
-        si[kk + slot] = gid;
+        sd[pool_size + slot] = d;
+        si[pool_size + slot] = gid;
       } else if (is_tie) {
         const int slot = less + seen_ties + (pos >> 16);
         if (slot < room) {
-          sd[kk + slot] = d;
-          si[kk + slot] = gid;
+          sd[pool_size + slot] = d;
+          si[pool_size + slot] = gid;
         }
       }
       seen_less += step & 0xffff;
@@ -197,18 +197,18 @@ __global__ void __launch_bounds__(kBlock) select_tile_kernel(TileSelect a) {
     m = min(less + seen_ties, room);
   }
 
-  for (int t = threadIdx.x; t < kk; t += blockDim.x) {
+  for (int t = threadIdx.x; t < pool_size; t += blockDim.x) {
     sd[t] = bd[t];
     si[t] = bi[t];
   }
-  const int total = kk + m;
+  const int total = pool_size + m;
   const int n = next_pow2(total);
   for (int t = total + threadIdx.x; t < n; t += blockDim.x) {
     sd[t] = INFINITY;
     si[t] = -1;
   }
   block_sort_pairs(sd, si, n);
-  for (int t = threadIdx.x; t < kk; t += blockDim.x) {
+  for (int t = threadIdx.x; t < pool_size; t += blockDim.x) {
     bd[t] = sd[t];
     bi[t] = si[t];
   }
@@ -228,7 +228,7 @@ __global__ void init_lists_kernel(float* d, int32_t* id, int64_t count) {
 __global__ void __launch_bounds__(kBlock) refine_kernel(const float* __restrict__ x, int64_t dim,
                                                         Metric metric, int64_t row0,
                                                         const int32_t* __restrict__ q_ids,
-                                                        const int32_t* __restrict__ pool_i, int kk,
+                                                        const int32_t* __restrict__ pool_i, int pool_size,
                                                         int k, float* __restrict__ out_d,
                                                         int32_t* __restrict__ out_i) {
   __shared__ float sd[kMaxPool];
@@ -236,8 +236,8 @@ __global__ void __launch_bounds__(kBlock) refine_kernel(const float* __restrict_
   const int64_t r = blockIdx.x;
   const float* q = x + (q_ids ? static_cast<int64_t>(q_ids[r]) : row0 + r) * dim;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
-  for (int c = warp; c < kk; c += warps) {
-    const int32_t id = pool_i[r * kk + c];
+  for (int c = warp; c < pool_size; c += warps) {
+    const int32_t id = pool_i[r * pool_size + c];
     float s = 0.f;
     if (id >= 0) {
       const float* p = x + static_cast<int64_t>(id) * dim;
@@ -258,8 +258,8 @@ __global__ void __launch_bounds__(kBlock) refine_kernel(const float* __restrict_
       si[c] = id;
     }
   }
-  const int n = next_pow2(kk);
-  for (int t = kk + threadIdx.x; t < n; t += blockDim.x) {
+  const int n = next_pow2(pool_size);
+  for (int t = pool_size + threadIdx.x; t < n; t += blockDim.x) {
     sd[t] = INFINITY;
     si[t] = -1;
   }
@@ -271,20 +271,20 @@ __global__ void __launch_bounds__(kBlock) refine_kernel(const float* __restrict_
 }
 
 __global__ void finalize_kernel(Metric metric, int64_t rows, const float* __restrict__ pool_d,
-                                const int32_t* __restrict__ pool_i, int kk, int k,
+                                const int32_t* __restrict__ pool_i, int pool_size, int k,
                                 float* __restrict__ out_d, int32_t* __restrict__ out_i) {
   const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (t >= rows * k) return;
   const int64_t r = t / k, c = t - r * k;
-  const float d = pool_d[r * kk + c];
+  const float d = pool_d[r * pool_size + c];
   out_d[t] = metric == Metric::euclidean ? sqrtf(d) : d;
-  out_i[t] = pool_i[r * kk + c];
+  out_i[t] = pool_i[r * pool_size + c];
 }
 
 }  // namespace
 
 void launch_select_tile(Context& ctx, const TileSelect& t, cudaStream_t stream) {
-  PRISM_CHECK(t.kk >= 1 && t.kk <= kMaxPool, "pool size ", t.kk, " outside 1..", kMaxPool);
+  PRISM_CHECK(t.pool_size >= 1 && t.pool_size <= kMaxPool, "pool size ", t.pool_size, " outside 1..", kMaxPool);
   if (t.nq <= 0 || t.nx <= 0) return;
   if (!stream) stream = ctx.stream();
   // 32 KiB of candidates + 8 KiB of sub-histograms + scan storage: under the
@@ -301,20 +301,20 @@ void launch_init_lists(Context& ctx, float* best_d, int32_t* best_i, int64_t cou
 }
 
 void launch_refine(Context& ctx, const float* x, int64_t d, Metric metric, int64_t row0,
-                   int64_t rows, const int32_t* pool_i, int kk, int k, float* out_d,
+                   int64_t rows, const int32_t* pool_i, int pool_size, int k, float* out_d,
                    int32_t* out_i, const int32_t* q_ids) {
-  PRISM_CHECK(k <= kk && kk <= kMaxPool, "refine: k ", k, " pool ", kk);
+  PRISM_CHECK(k <= pool_size && pool_size <= kMaxPool, "refine: k ", k, " pool ", pool_size);
   if (rows <= 0) return;
   refine_kernel<<<blocks_for(rows), kBlock, 0, ctx.stream()>>>(
-      x, d, metric, row0, q_ids, pool_i, kk, k, out_d, out_i);
+      x, d, metric, row0, q_ids, pool_i, pool_size, k, out_d, out_i);
   PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
 }
 
 void launch_finalize(Context& ctx, Metric metric, int64_t rows, const float* pool_d,
-                     const int32_t* pool_i, int kk, int k, float* out_d, int32_t* out_i) {
+                     const int32_t* pool_i, int pool_size, int k, float* out_d, int32_t* out_i) {
   if (rows <= 0) return;
   finalize_kernel<<<grid_for(checked_mul(rows, k), kBlock), kBlock, 0, ctx.stream()>>>(
-      metric, rows, pool_d, pool_i, kk, k, out_d, out_i);
+      metric, rows, pool_d, pool_i, pool_size, k, out_d, out_i);
   PRISM_CUDA_LAUNCH_CHECK(ctx.stream());
 }
 

@@ -124,7 +124,7 @@ MemoryPlan exact_memory(const ExactKnnPlan& p) {
     live = live + std::vector<Allocation>{{"kNN base rows", bytes_of(checked_mul(r, p.d), 4)},
                                           {"kNN base norms", bytes_of(r, 4)}};
   live = live + std::vector<Allocation>{
-                    {"kNN candidate lists", bytes_of(checked_mul(r, p.kk), 8)},
+                    {"kNN candidate lists", bytes_of(checked_mul(r, p.pool_size), 8)},
                     {"kNN output", bytes_of(checked_mul(r, p.k), 8)},
                     {"kNN distance tiles", bytes_of(checked_mul(kTilesInFlight, p.tile_floats()), 4)}};
   MemoryPlan m;
@@ -143,7 +143,7 @@ ExactKnnPlan plan_exact_knn(int64_t n, int64_t d, int k, GemmChoice gemm, int64_
   p.k = k;
   const double work = static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(d);
   p.tf32 = gemm == GemmChoice::tf32 || (gemm == GemmChoice::automatic && work >= kTf32Work);
-  p.kk = p.tf32 ? tf32_pool(k, n) : k;
+  p.pool_size = p.tf32 ? tf32_pool(k, n) : k;
   p.tile_rows = std::min(n, kTileRows);
   p.tile_cols = std::min(n, kTileCols);
   p.block_rows = n;
@@ -152,7 +152,7 @@ ExactKnnPlan plan_exact_knn(int64_t n, int64_t d, int k, GemmChoice gemm, int64_
   if (!fits()) {
     // Over budget: fp32 first (no re-rank pool), then smaller tiles, then host blocks.
     p.tf32 = false;
-    p.kk = k;
+    p.pool_size = k;
     while (p.tile_rows > 256 && !fits()) p.tile_rows /= 2;
     while (p.block_rows > 1024 && !fits()) {
       p.block_rows = (p.block_rows + 1) / 2;
@@ -235,7 +235,7 @@ MemoryPlan ivf_memory(const IvfPlan& p) {
       {"radix sort scratch", radix_sort_scratch_bytes(BP, 4, 4, false)}});
   add_stage(mp, "search: lists", search_all + std::vector<Allocation>{
       ids, {"IVF probe pairs", bytes_of(BP, 8)}, {"IVF pair offsets", bytes_of(L + 1, 8)},
-      {"IVF candidate lists", bytes_of(checked_mul(B, p.kk), 8)},
+      {"IVF candidate lists", bytes_of(checked_mul(B, p.pool_size), 8)},
       {"IVF gathered queries", bytes_of(checked_mul(p.query_chunk, d), 4)},
       {"IVF gathered norms", bytes_of(p.query_chunk, 4)},
       {"kNN output", bytes_of(checked_mul(B, p.k), 8)}});
@@ -268,7 +268,7 @@ IvfPlan plan_ivf(int64_t n, int64_t d, int k, int nlist, int nprobe, bool tf32, 
   p.nprobe = std::min(p.nlist, nprobe > 0 ? nprobe : ivf_nprobe_ladder(p.nlist).back());
   PRISM_EXPECTS(p.nprobe <= kMaxPool, "IVF: nprobe ", p.nprobe, " above ", kMaxPool);
   p.tf32 = tf32;
-  p.kk = tf32 ? tf32_pool(k, n) : k;
+  p.pool_size = tf32 ? tf32_pool(k, n) : k;
   p.sample_rows = std::min<int64_t>(n, checked_mul(p.nlist, 64));
   p.tile_floats = std::min<int64_t>(kIvfMaxTileFloats, checked_mul(n, p.nlist) + 1);
   p.query_chunk = kIvfQueryChunk;
@@ -279,7 +279,7 @@ IvfPlan plan_ivf(int64_t n, int64_t d, int k, int nlist, int nprobe, bool tf32, 
   // three pair arrays, the sort's copies and look-back: 25 bytes per probe)
   // or the list search (pairs, candidate lists, output).
   const int64_t per_query =
-      4 + std::max<int64_t>(checked_mul(p.nprobe, 25), 8 * (int64_t{p.nprobe} + p.kk + k));
+      4 + std::max<int64_t>(checked_mul(p.nprobe, 25), 8 * (int64_t{p.nprobe} + p.pool_size + k));
   p.batch_rows = 1;
   const int64_t fixed = ivf_memory(p).peak_bytes();
   const int64_t room = std::min(kIvfBatchBytes, budget - fixed);

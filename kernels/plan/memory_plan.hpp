@@ -78,7 +78,7 @@ int tf32_pool(int k, int64_t n);
 struct ExactKnnPlan {
   int64_t n = 0, d = 0;
   int k = 0;
-  int kk = 0;              ///< candidates kept per query (k, or tf32_pool with tf32)
+  int pool_size = 0;              ///< candidates kept per query (k, or tf32_pool with tf32)
   bool tf32 = false;       ///< tf32 GEMM; the pool is then re-ranked in fp32
   bool refine = false;     ///< exact re-rank from resident rows (needs blocks == 1)
   int64_t block_rows = 0;  ///< rows per host block (n: everything resident)
@@ -113,7 +113,7 @@ struct IvfPlan {
   int k = 0;
   int nlist = 0;
   int nprobe = 0;                ///< the largest nprobe the search may use (sizes the batches)
-  int kk = 0;                    ///< candidates per query before the fp32 re-rank
+  int pool_size = 0;                    ///< candidates per query before the fp32 re-rank
   bool tf32 = true;
   int64_t sample_rows = 0;       ///< k-means training sample (64 rows per list)
   int64_t tile_floats = 0;       ///< one tile of dot products

@@ -28,10 +28,10 @@ void main() {
   if (z < 0.0 || z > 1.0) return;
   const uint s = (state[i >> 2u] >> ((i & 3u) * 8u)) & 0xFFu;
   float r = pc.radius;
-  if (s != 0u) {
+  if ((s & 15u) != 0u) {  // highlighted (kFocus alone is not)
     z *= 0.5;
     r = r * 1.5 + 2.0;
-  } else if ((pc.flags & 1u) != 0u) {
+  } else if ((pc.flags & 1u) != 0u && s == 0u) {
     z = 0.5 * (z + 1.0);
     r *= 0.7;
   }

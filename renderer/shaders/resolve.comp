@@ -41,7 +41,7 @@ void main() {
   else if ((s & SELECTED) != 0u) { c.rgb = vec3(1.0, 0.25, 0.0); a = 1.0; }
   else if ((s & NEIGHBOR) != 0u) { c.rgb = vec3(0.0, 0.55, 1.0); a = 1.0; }
   else if ((s & MATCH) != 0u) { c.rgb = vec3(1.0, 0.8, 0.0); a = 1.0; }
-  else if ((pc.flags & 1u) != 0u) {
+  else if ((pc.flags & 1u) != 0u && s == 0u) {
     c.rgb = mix(c.rgb, pc.background.rgb, 0.8);
     a *= 0.35;
     id = 0u;

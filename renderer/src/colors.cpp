@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <unordered_map>
-#include <unordered_set>
+#include <string_view>
 
 #include "prism/error.hpp"
 
@@ -76,21 +76,119 @@ PointColors uniform_colors(int64_t n, Rgba8 c) {
   return pc;
 }
 
-PointColors categorical_colors(const std::vector<std::string>& values, std::string column) {
+namespace {
+bool is_missing(const std::string& v) { return v.empty() || v == "nan" || v == "NaN" || v == "NA"; }
+
+// Distinct values with their counts and first rows, counted up to `cap` values.
+struct Tally {
+  std::vector<std::string_view> values;  // in order of first appearance
+  std::vector<int64_t> counts;
+  bool capped = false;
+};
+Tally tally(const std::vector<std::string>& v, size_t cap) {
+  Tally t;
+  std::unordered_map<std::string_view, size_t> index;
+  for (const std::string& s : v) {
+    auto it = index.find(s);
+    if (it == index.end()) {
+      if (t.values.size() >= cap) {
+        t.capped = true;
+        continue;
+      }
+      it = index.emplace(s, t.values.size()).first;
+      t.values.push_back(s);
+      t.counts.push_back(0);
+    }
+    ++t.counts[it->second];
+  }
+  return t;
+}
+
+// The first `keep` classes by count (ties: first appearance).
+std::vector<size_t> most_frequent(const Tally& t, size_t keep) {
+  std::vector<size_t> order(t.values.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return t.counts[a] > t.counts[b]; });
+  if (order.size() > keep) order.resize(keep);
+  return order;
+}
+}  // namespace
+
+ColumnProfile profile_column(const std::vector<std::string>& values, int max_classes) {
+  ColumnProfile p;
+  max_classes = std::max(max_classes, 2);
+  p.numeric = !values.empty();
+  bool any = false;
+  for (const std::string& v : values) {
+    double x;
+    if (is_missing(v)) continue;
+    any = true;
+    if (!parse_number(v, &x)) {
+      p.numeric = false;
+      break;
+    }
+  }
+  p.numeric = p.numeric && any;
+  // A column of a million ids need not be counted to the end.
+  const Tally t = tally(values, 100000);
+  p.distinct = int64_t(t.values.size());
+  p.distinct_capped = t.capped;
+  if (p.distinct <= max_classes) {
+    p.role = ColumnRole::categorical;
+  } else if (p.numeric) {
+    p.role = ColumnRole::continuous;
+  } else {
+    int64_t covered = 0;
+    for (size_t c : most_frequent(t, size_t(max_classes - 1))) covered += t.counts[c];
+    p.role = 2 * covered >= int64_t(values.size()) ? ColumnRole::categorical : ColumnRole::identifier;
+  }
+  return p;
+}
+
+PointColors categorical_colors(const std::vector<std::string>& values, std::string column, int max_classes) {
   PointColors pc;
   pc.kind = ColorKind::categorical;
   pc.column = std::move(column);
+  const Tally t = tally(values, SIZE_MAX);
+  std::vector<size_t> order;
+  if (max_classes > 0 && t.values.size() > size_t(max_classes)) {
+    order = most_frequent(t, size_t(max_classes - 1));
+    pc.has_other = true;
+  } else {
+    order.resize(t.values.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  }
+  // Numbers read best in their order (0, 1, 2, ... or 1.5, 2, 10).
+  std::vector<double> num(t.values.size());
+  bool numeric = true;
+  for (size_t i = 0; i < t.values.size() && numeric; ++i) numeric = parse_number(std::string(t.values[i]), &num[i]);
+  if (numeric && !pc.has_other) std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return num[a] < num[b]; });
+  // Words by frequency (ties: first seen), so the legend reads largest class first.
+  if (!numeric) std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return t.counts[a] > t.counts[b]; });
+  std::vector<int32_t> class_of_value(t.values.size(), -1);
+  for (size_t k = 0; k < order.size(); ++k) {
+    class_of_value[order[k]] = int32_t(k);
+    pc.classes.emplace_back(t.values[order[k]]);
+    pc.class_colors.push_back(categorical_color(int64_t(k)));
+    pc.class_counts.push_back(t.counts[order[k]]);
+  }
+  const int32_t other = int32_t(order.size());
+  if (pc.has_other) {
+    int64_t rest = 0;
+    for (size_t i = 0; i < t.values.size(); ++i)
+      if (class_of_value[i] < 0) rest += t.counts[i];
+    pc.classes.push_back(cat("(other: ", t.values.size() - order.size(), " values)"));
+    pc.class_colors.push_back(categorical_color(-1));
+    pc.class_counts.push_back(rest);
+  }
+  std::unordered_map<std::string_view, int32_t> index;
+  for (size_t i = 0; i < t.values.size(); ++i) index.emplace(t.values[i], class_of_value[i] < 0 ? other : class_of_value[i]);
   pc.class_of.resize(values.size());
   pc.packed.resize(values.size());
-  std::unordered_map<std::string, int32_t> index;
   for (size_t i = 0; i < values.size(); ++i) {
-    auto [it, fresh] = index.try_emplace(values[i], int32_t(pc.classes.size()));
-    if (fresh) {
-      pc.classes.push_back(values[i]);
-      pc.class_colors.push_back(categorical_color(it->second));
-    }
-    pc.class_of[i] = it->second;
-    pc.packed[i] = pc.class_colors[it->second].packed();
+    const int32_t c = index.at(values[i]);
+    pc.class_of[i] = c;
+    pc.packed[i] = pc.class_colors[size_t(c)].packed();
   }
   return pc;
 }
@@ -112,34 +210,55 @@ PointColors continuous_colors(const std::vector<double>& values, std::string col
   return pc;
 }
 
+namespace {
+int column_index(const Metadata& meta, const std::string& column) {
+  const int c = meta.find(column);
+  if (c < 0) {
+    std::string names;
+    for (const auto& s : meta.names) names += (names.empty() ? "" : ", ") + s;
+    throw InputError(cat("no metadata column '", column, "'; available: ",
+                         names.empty() ? std::string("(none)") : names));
+  }
+  return c;
+}
+}  // namespace
+
+std::vector<double> numeric_column(const Metadata& meta, const std::string& column) {
+  const auto& values = meta.columns[size_t(column_index(meta, column))];
+  std::vector<double> out(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (is_missing(values[i])) {
+      out[i] = NAN;
+      continue;
+    }
+    PRISM_EXPECTS(parse_number(values[i], &out[i]), "column '", column, "' is not numeric: row ", i, " is '",
+                  values[i], "'");
+  }
+  return out;
+}
+
 PointColors colors_by_column(const Metadata& meta, const std::string& column, int64_t n, int max_classes) {
   int c = -1;
   if (column.empty()) {
     c = meta.label_column;
     if (c < 0) return uniform_colors(n);
   } else {
-    c = meta.find(column);
-    if (c < 0) {
-      std::string names;
-      for (const auto& s : meta.names) names += (names.empty() ? "" : ", ") + s;
-      throw InputError(cat("no metadata column '", column, "'; available: ",
-                           names.empty() ? std::string("(none)") : names));
-    }
+    c = column_index(meta, column);
   }
-  const auto& values = meta.columns[c];
+  const auto& values = meta.columns[size_t(c)];
+  const std::string& name = meta.names[size_t(c)];
   PRISM_EXPECTS(int64_t(values.size()) == n, "metadata has ", values.size(), " rows but the projection has ", n);
-  std::vector<double> numbers(values.size());
-  bool numeric = !values.empty();
-  std::unordered_set<std::string_view> distinct;
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (numeric && !parse_number(values[i], &numbers[i])) {
-      if (values[i].empty() || values[i] == "nan" || values[i] == "NaN") numbers[i] = NAN;
-      else numeric = false;
-    }
-    if (int(distinct.size()) <= max_classes) distinct.insert(values[i]);
+  const ColumnProfile p = profile_column(values, max_classes);
+  switch (p.role) {
+    case ColumnRole::categorical: return categorical_colors(values, name, max_classes);
+    case ColumnRole::continuous: return continuous_colors(numeric_column(meta, name), name);
+    case ColumnRole::identifier: break;
   }
-  if (numeric && int(distinct.size()) > max_classes) return continuous_colors(numbers, meta.names[c]);
-  return categorical_colors(values, meta.names[c]);
+  PointColors pc = uniform_colors(n);
+  pc.note = cat("'", name, "' has ", p.distinct_capped ? "over " : "", p.distinct, " distinct values in ", n,
+                " rows (words or ids): one colour, since ", max_classes,
+                " colours cannot tell them apart; colour by a column with few values");
+  return pc;
 }
 
 }  // namespace prism::render

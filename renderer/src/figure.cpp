@@ -137,6 +137,20 @@ Image render_figure_image(ConstView y, const Metadata* meta, const FigureOptions
     renderer.set_positions(y);
   }
   renderer.set_colors(colors.packed);
+  if (o.images) {
+    PRISM_EXPECTS(o.rasterizer == Rasterizer::sprites, "thumbnails need the sprite rasteriser, not --compute");
+    renderer.set_thumbnails(o.images);
+    // The first `capacity` rows when not all fit (a device memory budget).
+    std::vector<int64_t> rows(size_t(std::min(n, renderer.thumbnail_stats().capacity)));
+    for (size_t i = 0; i < rows.size(); ++i) rows[i] = int64_t(i);
+    renderer.request_thumbnails(rows);
+    const float px = o.image_px > 0 ? o.image_px : std::clamp(1.5f * std::sqrt(area_per_point), 12.0f, 96.0f);
+    style.image_size = px * cam.world_per_pixel();
+    style.image_min_px = 1.0f;
+    // Each frame uploads what one staging buffer holds: draw until all are in.
+    for (int pass = 0; pass < 1000 && renderer.thumbnail_stats().loaded < int64_t(rows.size()); ++pass)
+      renderer.render(cam, style, false, o.rasterizer);
+  }
   renderer.render(cam, style, true, o.rasterizer);
   Image img = renderer.color();
 
@@ -149,7 +163,9 @@ Image render_figure_image(ConstView y, const Metadata* meta, const FigureOptions
     std::vector<int64_t> counts(colors.classes.size(), 0);
     for (int32_t c : colors.class_of) ++counts[c];
     std::vector<LabelRequest> req;
-    for (size_t c = 0; c < centers.size(); ++c) {
+    // "(other)" is no place: it has no centre worth a name.
+    const size_t named = colors.classes.size() - (colors.has_other ? 1 : 0);
+    for (size_t c = 0; c < named; ++c) {
       glm::vec3 p = centers[c];
       if (two_d) p.z = 0;
       glm::vec2 px;

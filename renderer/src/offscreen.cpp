@@ -7,6 +7,7 @@
 
 #include "prism/render/renderer.hpp"
 #include "vk_common.hpp"
+#include "vk_thumbnails.hpp"
 
 namespace prism::render {
 
@@ -132,7 +133,7 @@ struct ComputeRaster {
     ComputePush pc{};
     pc.mvp = camera.view_proj();
     pc.background = glm::vec4(style.background.r, style.background.g, style.background.b, 255) / 255.0f;
-    pc.n = checked_cast<uint32_t>(points.size());
+    pc.n = checked_cast<uint32_t>(drawn_points(points.size(), style));
     pc.width = width;
     pc.height = height;
     pc.flags = style.isolate ? 1u : 0u;
@@ -170,6 +171,9 @@ struct OffscreenRenderer::Impl {
   VkFence fence = VK_NULL_HANDLE;
   VkQueryPool queries = VK_NULL_HANDLE;
   std::unique_ptr<ComputeRaster> compute;
+  std::unique_ptr<ThumbnailAtlas> atlas;
+  std::shared_ptr<const ThumbnailSource> thumbnail_source;
+  int64_t thumbnail_capacity = 0;
   double gpu_ms = std::numeric_limits<double>::quiet_NaN();
   Image color;
   std::vector<uint32_t> ids;
@@ -181,6 +185,7 @@ struct OffscreenRenderer::Impl {
     pass = make_points_render_pass(ctx.device, VK_FORMAT_R8G8B8A8_UNORM, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
     pipeline = std::make_unique<PointPipeline>(ctx, pass);
     points = std::make_unique<PointBuffers>(ctx);
+    set_thumbnails(nullptr, 0);
     const auto uw = uint32_t(w), uh = uint32_t(h);
     color_img = std::make_unique<ImageResource>(
         ctx, uw, uh, VK_FORMAT_R8G8B8A8_UNORM,
@@ -224,6 +229,7 @@ struct OffscreenRenderer::Impl {
     vkDestroyFence(ctx.device, fence, nullptr);
     vkDestroyFramebuffer(ctx.device, framebuffer, nullptr);
     compute.reset();
+    atlas.reset();
     color_rb.reset();
     id_rb.reset();
     color_img.reset();
@@ -232,6 +238,23 @@ struct OffscreenRenderer::Impl {
     points.reset();
     pipeline.reset();
     vkDestroyRenderPass(ctx.device, pass, nullptr);
+  }
+
+  void set_thumbnails(std::shared_ptr<const ThumbnailSource> source, int64_t capacity) {
+    vkDeviceWaitIdle(ctx.device);
+    atlas.reset();
+    points->clear_slots();
+    thumbnail_source = source;
+    thumbnail_capacity = capacity;
+    atlas = std::make_unique<ThumbnailAtlas>(ctx, std::move(source), points->size(), capacity, 1);
+    pipeline->bind_atlas(atlas->view(), atlas->sampler(), atlas->geometry());
+  }
+
+  // A new point count needs a new cache of slots.
+  void set_positions(ConstView y) {
+    const int64_t before = points->size();
+    points->set_positions(y);
+    if (thumbnail_source && y.rows != before) set_thumbnails(thumbnail_source, thumbnail_capacity);
   }
 
   void render(const Camera& camera, const PointStyle& style, bool readback, Rasterizer rasterizer) {
@@ -245,6 +268,8 @@ struct OffscreenRenderer::Impl {
     VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     PRISM_VK(vkBeginCommandBuffer(cmd, &bi));
+    // Thumbnails requested since the last frame (nothing is in flight here).
+    if (atlas->plan() > 0) atlas->prepare(cmd, 0, *points);
     if (queries) {
       vkCmdResetQueryPool(cmd, queries, 0, 2);
       vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0);
@@ -303,6 +328,13 @@ struct OffscreenRenderer::Impl {
       std::memcpy(color.pixels.data(), color_rb->mapped, color.pixels.size());
       ids.resize(size_t(width) * height);
       std::memcpy(ids.data(), id_rb->mapped, ids.size() * 4);
+      const auto& order = points->order();
+      if (!order.empty()) {  // draw positions -> rows
+        const int64_t m = int64_t(ids.size());
+#pragma omp parallel for schedule(static) if (m > 500000)
+        for (int64_t k = 0; k < m; ++k)
+          if (ids[size_t(k)]) ids[size_t(k)] = order[ids[size_t(k)] - 1] + 1;
+      }
     }
   }
 };
@@ -313,10 +345,19 @@ int OffscreenRenderer::width() const { return impl_->width; }
 int OffscreenRenderer::height() const { return impl_->height; }
 std::string OffscreenRenderer::device_name() const { return impl_->ctx.properties.deviceName; }
 float OffscreenRenderer::max_point_size() const { return impl_->ctx.max_point_size; }
-void OffscreenRenderer::set_positions(ConstView y) { impl_->points->set_positions(y); }
+void OffscreenRenderer::set_positions(ConstView y) { impl_->set_positions(y); }
 void OffscreenRenderer::set_colors(std::span<const uint32_t> c) { impl_->points->set_colors(c); }
 void OffscreenRenderer::set_states(std::span<const uint8_t> s) { impl_->points->set_states(s); }
+void OffscreenRenderer::set_sizes(std::span<const uint8_t> s) { impl_->points->set_sizes(s); }
+void OffscreenRenderer::set_draw_order(DrawOrder order, uint64_t seed) {
+  impl_->points->set_order(order, seed);
+}
 int64_t OffscreenRenderer::size() const { return impl_->points->size(); }
+void OffscreenRenderer::set_thumbnails(std::shared_ptr<const ThumbnailSource> source, int64_t capacity) {
+  impl_->set_thumbnails(std::move(source), capacity);
+}
+void OffscreenRenderer::request_thumbnails(std::span<const int64_t> rows) { impl_->atlas->request(rows); }
+ThumbnailStats OffscreenRenderer::thumbnail_stats() const { return impl_->atlas->stats(); }
 void OffscreenRenderer::render(const Camera& camera, const PointStyle& style, bool readback, Rasterizer rasterizer) {
   impl_->render(camera, style, readback, rasterizer);
 }

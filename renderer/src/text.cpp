@@ -131,6 +131,63 @@ bool boxes_overlap(glm::vec2 a_min, glm::vec2 a_max, glm::vec2 b_min, glm::vec2 
   return a_min.x < b_max.x && b_min.x < a_max.x && a_min.y < b_max.y && b_min.y < a_max.y;
 }
 
+LabelLayout::LabelLayout(int width, int height, float padding)
+    : width_(width), height_(height), gx_(std::max(1, int(std::ceil(width / kCell)))),
+      gy_(std::max(1, int(std::ceil(height / kCell)))), padding_(padding), buckets_(size_t(gx_) * size_t(gy_)) {}
+
+bool LabelLayout::clashes(glm::vec2 lo, glm::vec2 hi) const {
+  const glm::vec2 a = lo - padding_, b = hi + padding_;
+  const int x0 = std::clamp(int(std::floor(a.x / kCell)), 0, gx_ - 1);
+  const int x1 = std::clamp(int(std::floor(b.x / kCell)), 0, gx_ - 1);
+  const int y0 = std::clamp(int(std::floor(a.y / kCell)), 0, gy_ - 1);
+  const int y1 = std::clamp(int(std::floor(b.y / kCell)), 0, gy_ - 1);
+  for (int cy = y0; cy <= y1; ++cy)
+    for (int cx = x0; cx <= x1; ++cx)
+      for (uint32_t i : buckets_[size_t(cy) * size_t(gx_) + size_t(cx)])
+        if (boxes_overlap(a, b, boxes_[i].first, boxes_[i].second)) return true;
+  return false;
+}
+
+void LabelLayout::insert(glm::vec2 lo, glm::vec2 hi) {
+  const auto index = uint32_t(boxes_.size());
+  boxes_.emplace_back(lo, hi);
+  const int x0 = std::clamp(int(std::floor(lo.x / kCell)), 0, gx_ - 1);
+  const int x1 = std::clamp(int(std::floor(hi.x / kCell)), 0, gx_ - 1);
+  const int y0 = std::clamp(int(std::floor(lo.y / kCell)), 0, gy_ - 1);
+  const int y1 = std::clamp(int(std::floor(hi.y / kCell)), 0, gy_ - 1);
+  for (int cy = y0; cy <= y1; ++cy)
+    for (int cx = x0; cx <= x1; ++cx) buckets_[size_t(cy) * size_t(gx_) + size_t(cx)].push_back(index);
+}
+
+void LabelLayout::block(glm::vec2 box_min, glm::vec2 box_max) { insert(box_min, box_max); }
+
+bool LabelLayout::place(const LabelRequest& q, PlacedLabel* placed) {
+  const glm::vec2 s = q.size;
+  constexpr float gap = 6.0f;  // clears the point sprite
+  glm::vec2 candidates[4];
+  if (q.centered) {
+    candidates[0] = q.anchor - 0.5f * s;
+    candidates[1] = candidates[0] - glm::vec2(0, s.y);
+    candidates[2] = candidates[0] + glm::vec2(0, s.y);
+    candidates[3] = candidates[0] + glm::vec2(s.x * 0.5f + gap, 0);
+  } else {
+    candidates[0] = q.anchor + glm::vec2(gap, -0.5f * s.y);         // right
+    candidates[1] = q.anchor + glm::vec2(-gap - s.x, -0.5f * s.y);  // left
+    candidates[2] = q.anchor + glm::vec2(-0.5f * s.x, -gap - s.y);  // above
+    candidates[3] = q.anchor + glm::vec2(-0.5f * s.x, gap);         // below
+  }
+  for (glm::vec2 c : candidates) {
+    c = glm::round(c);
+    const glm::vec2 lo = c, hi = c + s;
+    if (lo.x < 0 || lo.y < 0 || hi.x > width_ || hi.y > height_) continue;
+    if (clashes(lo, hi)) continue;
+    insert(lo, hi);
+    if (placed) *placed = {q.id, lo, hi};
+    return true;
+  }
+  return false;
+}
+
 std::vector<PlacedLabel> layout_labels(const std::vector<LabelRequest>& requests, int width, int height,
                                        float padding) {
   std::vector<size_t> order(requests.size());
@@ -138,37 +195,12 @@ std::vector<PlacedLabel> layout_labels(const std::vector<LabelRequest>& requests
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return requests[a].priority > requests[b].priority; });
   std::vector<PlacedLabel> placed;
-  const glm::vec2 pad(padding);
+  LabelLayout layout(width, height, padding);
   for (size_t r : order) {
-    const LabelRequest& q = requests[r];
-    const glm::vec2 s = q.size;
-    constexpr float gap = 6.0f;  // clears the point sprite
-    glm::vec2 candidates[4];
-    if (q.centered) {
-      candidates[0] = q.anchor - 0.5f * s;
-      candidates[1] = candidates[0] - glm::vec2(0, s.y);
-      candidates[2] = candidates[0] + glm::vec2(0, s.y);
-      candidates[3] = candidates[0] + glm::vec2(s.x * 0.5f + gap, 0);
-    } else {
-      candidates[0] = q.anchor + glm::vec2(gap, -0.5f * s.y);         // right
-      candidates[1] = q.anchor + glm::vec2(-gap - s.x, -0.5f * s.y);  // left
-      candidates[2] = q.anchor + glm::vec2(-0.5f * s.x, -gap - s.y);  // above
-      candidates[3] = q.anchor + glm::vec2(-0.5f * s.x, gap);         // below
-    }
-    for (glm::vec2 c : candidates) {
-      c = glm::round(c);
-      const glm::vec2 lo = c, hi = c + s;
-      if (lo.x < 0 || lo.y < 0 || hi.x > width || hi.y > height) continue;
-      bool clash = false;
-      for (const PlacedLabel& p : placed)
-        if (boxes_overlap(lo - pad, hi + pad, p.box_min, p.box_max)) {
-          clash = true;
-          break;
-        }
-      if (!clash) {
-        placed.push_back({int64_t(r), lo, hi});
-        break;
-      }
+    PlacedLabel p;
+    if (layout.place(requests[r], &p)) {
+      p.request = int64_t(r);
+      placed.push_back(p);
     }
   }
   return placed;

@@ -8,6 +8,8 @@
 
 #include <glm/gtc/type_ptr.hpp>
 
+#include "prism/random.hpp"
+
 namespace prism::render::detail {
 
 namespace {
@@ -19,16 +21,22 @@ const uint32_t kPointsFrag[] = {
 #include "points.frag.inc"
 };
 
-// Must match the push_constant block in shaders/points.vert.
+// Must match the push_constant blocks in shaders/points.vert and points.frag.
 struct PushConstants {
   glm::mat4 mvp;
   glm::vec4 background;
   float point_size;
   float alpha;
-  uint32_t flags;
+  uint32_t flags;  // bit 0: isolate; bit 1: thumbnails
   float max_size;
+  float image_scale;  // pixels of a thumbnail at clip w = 1
+  float image_min_px;
+  uint32_t tiles_x;
+  uint32_t tiles_per_layer;
+  glm::vec2 tile_px;
+  glm::vec2 fit;
 };
-static_assert(sizeof(PushConstants) == 96);
+static_assert(sizeof(PushConstants) == 128);  // the guaranteed minimum of maxPushConstantsSize
 
 VKAPI_ATTR VkBool32 VKAPI_CALL debug_callback(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                               VkDebugUtilsMessageTypeFlagsEXT,
@@ -307,6 +315,29 @@ ImageResource::~ImageResource() {
   vkFreeMemory(ctx_.device, memory, nullptr);
 }
 
+void PointBuffers::set_order(DrawOrder order, uint64_t seed) {
+  mode_ = order;
+  seed_ = seed;
+  n_ = 0;
+  order_.clear();
+  position_of_row_.clear();
+  ++generation_;
+}
+
+// A seeded Fisher-Yates shuffle: draw position -> row, and its inverse.
+void PointBuffers::make_order(int64_t n) {
+  order_.clear();
+  position_of_row_.clear();
+  if (mode_ == DrawOrder::rows) return;
+  PRISM_EXPECTS(n < int64_t(UINT32_MAX), "too many points to shuffle: ", n);
+  order_.resize(size_t(n));
+  for (int64_t i = 0; i < n; ++i) order_[size_t(i)] = uint32_t(i);
+  Rng rng(seed_, 0x5eed0);
+  for (int64_t i = n - 1; i > 0; --i) std::swap(order_[size_t(i)], order_[rng.below(uint32_t(i + 1))]);
+  position_of_row_.resize(size_t(n));
+  for (int64_t i = 0; i < n; ++i) position_of_row_[order_[size_t(i)]] = uint32_t(i);
+}
+
 void PointBuffers::reserve(int64_t n) {
   if (n <= capacity_ && pos_) return;
   // Grow geometrically so a slowly growing point set re-allocates rarely.
@@ -317,14 +348,20 @@ void PointBuffers::reserve(int64_t n) {
   auto color = std::make_unique<Buffer>(ctx_, checked_mul(cap, 4), usage, true);
   // Whole 32-bit words: the compute shaders read the states as uint[].
   auto state = std::make_unique<Buffer>(ctx_, (cap + 3) / 4 * 4, usage, true);
+  auto size = std::make_unique<Buffer>(ctx_, (cap + 3) / 4 * 4, usage, true);
+  auto slot = std::make_unique<Buffer>(ctx_, checked_mul(cap, 4), usage, true);
   if (pos_) {  // keep what is there (colours and states survive a growth)
     std::memcpy(pos->mapped, pos_->mapped, size_t(n_) * 12);
     std::memcpy(color->mapped, color_->mapped, size_t(n_) * 4);
     std::memcpy(state->mapped, state_->mapped, size_t(n_));
+    std::memcpy(size->mapped, size_->mapped, size_t(n_));
+    std::memcpy(slot->mapped, slot_->mapped, size_t(n_) * 4);
   }
   pos_ = std::move(pos);
   color_ = std::move(color);
   state_ = std::move(state);
+  size_ = std::move(size);
+  slot_ = std::move(slot);
   capacity_ = cap;
 }
 
@@ -332,12 +369,14 @@ void PointBuffers::set_positions(ConstView y) {
   PRISM_EXPECTS(y.cols == 2 || y.cols == 3, "positions must have 2 or 3 columns, got ", y.cols);
   const int64_t old_n = n_;
   reserve(y.rows);
-  float* dst = static_cast<float*>(pos_->mapped);
   const int64_t n = y.rows;
+  if (n != old_n) make_order(n);
+  float* dst = static_cast<float*>(pos_->mapped);
   const bool three = y.cols == 3;
+  const uint32_t* order = order_.empty() ? nullptr : order_.data();
 #pragma omp parallel for schedule(static) if (n > 100000)
   for (int64_t i = 0; i < n; ++i) {
-    const float* r = y.row(i);
+    const float* r = y.row(order ? int64_t(order[i]) : i);
     dst[i * 3 + 0] = r[0];
     dst[i * 3 + 1] = r[1];
     dst[i * 3 + 2] = three ? r[2] : 0.0f;
@@ -345,25 +384,55 @@ void PointBuffers::set_positions(ConstView y) {
   n_ = n;
   if (n != old_n) {
     const uint32_t c = Rgba8{31, 119, 180, 255}.packed();
-    std::fill_n(static_cast<uint32_t*>(color_->mapped), n, c);
-    std::memset(state_->mapped, 0, size_t(n));
+    const auto count = static_cast<size_t>(std::max<int64_t>(n, 0));
+    std::fill_n(static_cast<uint32_t*>(color_->mapped), count, c);
+    std::fill_n(static_cast<uint8_t*>(state_->mapped), count, uint8_t(0));
+    std::fill_n(static_cast<uint8_t*>(size_->mapped), count, kUnitSize);
+    std::fill_n(static_cast<int32_t*>(slot_->mapped), count, -1);
   }
+  ++generation_;
 }
 
-void PointBuffers::set_colors(std::span<const uint32_t> packed) {
-  PRISM_EXPECTS(int64_t(packed.size()) == n_, "got ", packed.size(), " colours for ", n_, " points");
-  if (n_) std::memcpy(color_->mapped, packed.data(), packed.size_bytes());
+template <class T>
+void PointBuffers::gather(Buffer& dst, std::span<const T> src, const char* what) {
+  PRISM_EXPECTS(int64_t(src.size()) == n_, "got ", src.size(), " ", what, " for ", n_, " points");
+  ++generation_;
+  if (!n_) return;
+  T* out = static_cast<T*>(dst.mapped);
+  if (order_.empty()) {
+    std::memcpy(out, src.data(), src.size_bytes());
+    return;
+  }
+  const int64_t n = n_;
+  const uint32_t* order = order_.data();
+#pragma omp parallel for schedule(static) if (n > 200000)
+  for (int64_t i = 0; i < n; ++i) out[i] = src[order[i]];
 }
 
-void PointBuffers::set_states(std::span<const uint8_t> states) {
-  PRISM_EXPECTS(int64_t(states.size()) == n_, "got ", states.size(), " states for ", n_, " points");
-  if (n_) std::memcpy(state_->mapped, states.data(), states.size_bytes());
+void PointBuffers::set_colors(std::span<const uint32_t> packed) { gather(*color_, packed, "colours"); }
+void PointBuffers::set_states(std::span<const uint8_t> states) { gather(*state_, states, "states"); }
+void PointBuffers::set_sizes(std::span<const uint8_t> sizes) { gather(*size_, sizes, "sizes"); }
+
+void PointBuffers::set_slots(std::span<const int64_t> rows, std::span<const int32_t> slots) {
+  PRISM_EXPECTS(rows.size() == slots.size(), "got ", rows.size(), " rows and ", slots.size(), " slots");
+  if (rows.empty()) return;
+  auto* out = static_cast<int32_t*>(slot_->mapped);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    PRISM_EXPECTS(rows[i] >= 0 && rows[i] < n_, "row ", rows[i], " is out of range for ", n_, " points");
+    out[position_of_row_.empty() ? rows[i] : int64_t(position_of_row_[size_t(rows[i])])] = slots[i];
+  }
+  ++generation_;
+}
+
+void PointBuffers::clear_slots() {
+  if (n_) std::fill_n(static_cast<int32_t*>(slot_->mapped), n_, -1);
+  ++generation_;
 }
 
 void PointBuffers::bind(VkCommandBuffer cmd) const {
-  VkBuffer bufs[3] = {pos_->handle, color_->handle, state_->handle};
-  VkDeviceSize offsets[3] = {0, 0, 0};
-  vkCmdBindVertexBuffers(cmd, 0, 3, bufs, offsets);
+  VkBuffer bufs[5] = {pos_->handle, color_->handle, state_->handle, size_->handle, slot_->handle};
+  VkDeviceSize offsets[5] = {0, 0, 0, 0, 0};
+  vkCmdBindVertexBuffers(cmd, 0, 5, bufs, offsets);
 }
 
 VkRenderPass make_points_render_pass(VkDevice device, VkFormat color_format, VkImageLayout color_final) {
@@ -445,8 +514,29 @@ VkShaderModule make_module(VkDevice device, const uint32_t* code, size_t bytes) 
 }  // namespace
 
 PointPipeline::PointPipeline(Context& ctx, VkRenderPass pass) : ctx_(ctx) {
+  // Set 0, binding 0: the thumbnail atlas (a 2D array image).
+  VkDescriptorSetLayoutBinding binding{0, VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 1, VK_SHADER_STAGE_FRAGMENT_BIT,
+                                       nullptr};
+  VkDescriptorSetLayoutCreateInfo sli{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
+  sli.bindingCount = 1;
+  sli.pBindings = &binding;
+  PRISM_VK(vkCreateDescriptorSetLayout(ctx.device, &sli, nullptr, &set_layout_));
+  VkDescriptorPoolSize pool_size{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 1};
+  VkDescriptorPoolCreateInfo dpi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+  dpi.maxSets = 1;
+  dpi.poolSizeCount = 1;
+  dpi.pPoolSizes = &pool_size;
+  PRISM_VK(vkCreateDescriptorPool(ctx.device, &dpi, nullptr, &pool_));
+  VkDescriptorSetAllocateInfo dai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+  dai.descriptorPool = pool_;
+  dai.descriptorSetCount = 1;
+  dai.pSetLayouts = &set_layout_;
+  PRISM_VK(vkAllocateDescriptorSets(ctx.device, &dai, &set_));
+
   VkPushConstantRange range{VK_SHADER_STAGE_VERTEX_BIT | VK_SHADER_STAGE_FRAGMENT_BIT, 0, sizeof(PushConstants)};
   VkPipelineLayoutCreateInfo li{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+  li.setLayoutCount = 1;
+  li.pSetLayouts = &set_layout_;
   li.pushConstantRangeCount = 1;
   li.pPushConstantRanges = &range;
   PRISM_VK(vkCreatePipelineLayout(ctx.device, &li, nullptr, &layout_));
@@ -457,16 +547,20 @@ PointPipeline::PointPipeline(Context& ctx, VkRenderPass pass) : ctx_(ctx) {
   stages[0] = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, nullptr, 0, VK_SHADER_STAGE_VERTEX_BIT, vs, "main"};
   stages[1] = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, nullptr, 0, VK_SHADER_STAGE_FRAGMENT_BIT, fs, "main"};
 
-  VkVertexInputBindingDescription bindings[3] = {{0, 12, VK_VERTEX_INPUT_RATE_VERTEX},
+  VkVertexInputBindingDescription bindings[5] = {{0, 12, VK_VERTEX_INPUT_RATE_VERTEX},
                                                  {1, 4, VK_VERTEX_INPUT_RATE_VERTEX},
-                                                 {2, 1, VK_VERTEX_INPUT_RATE_VERTEX}};
-  VkVertexInputAttributeDescription attrs[3] = {{0, 0, VK_FORMAT_R32G32B32_SFLOAT, 0},
+                                                 {2, 1, VK_VERTEX_INPUT_RATE_VERTEX},
+                                                 {3, 1, VK_VERTEX_INPUT_RATE_VERTEX},
+                                                 {4, 4, VK_VERTEX_INPUT_RATE_VERTEX}};
+  VkVertexInputAttributeDescription attrs[5] = {{0, 0, VK_FORMAT_R32G32B32_SFLOAT, 0},
                                                 {1, 1, VK_FORMAT_R8G8B8A8_UNORM, 0},
-                                                {2, 2, VK_FORMAT_R8_UINT, 0}};
+                                                {2, 2, VK_FORMAT_R8_UINT, 0},
+                                                {3, 3, VK_FORMAT_R8_UINT, 0},
+                                                {4, 4, VK_FORMAT_R32_SINT, 0}};
   VkPipelineVertexInputStateCreateInfo vi{VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO};
-  vi.vertexBindingDescriptionCount = 3;
+  vi.vertexBindingDescriptionCount = 5;
   vi.pVertexBindingDescriptions = bindings;
-  vi.vertexAttributeDescriptionCount = 3;
+  vi.vertexAttributeDescriptionCount = 5;
   vi.pVertexAttributeDescriptions = attrs;
   VkPipelineInputAssemblyStateCreateInfo ia{VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO};
   ia.topology = VK_PRIMITIVE_TOPOLOGY_POINT_LIST;
@@ -528,6 +622,21 @@ PointPipeline::PointPipeline(Context& ctx, VkRenderPass pass) : ctx_(ctx) {
 PointPipeline::~PointPipeline() {
   vkDestroyPipeline(ctx_.device, pipeline_, nullptr);
   vkDestroyPipelineLayout(ctx_.device, layout_, nullptr);
+  vkDestroyDescriptorPool(ctx_.device, pool_, nullptr);
+  vkDestroyDescriptorSetLayout(ctx_.device, set_layout_, nullptr);
+}
+
+void PointPipeline::bind_atlas(VkImageView view, VkSampler sampler, const AtlasGeometry& geometry) {
+  VkDescriptorImageInfo info{sampler, view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL};
+  VkWriteDescriptorSet w{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+  w.dstSet = set_;
+  w.dstBinding = 0;
+  w.descriptorCount = 1;
+  w.descriptorType = VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER;
+  w.pImageInfo = &info;
+  vkUpdateDescriptorSets(ctx_.device, 1, &w, 0, nullptr);
+  atlas_ = geometry;
+  has_atlas_ = true;
 }
 
 void PointPipeline::draw(VkCommandBuffer cmd, const PointBuffers& points, const Camera& camera,
@@ -545,9 +654,21 @@ void PointPipeline::draw(VkCommandBuffer cmd, const PointBuffers& points, const 
   pc.alpha = std::clamp(style.alpha, 0.0f, 1.0f);
   pc.flags = style.isolate ? 1u : 0u;
   pc.max_size = ctx_.max_point_size;
+  if (style.image_size > 0 && has_atlas_) {
+    // Pixels per world unit at clip w = 1: proj[1][1] maps world to NDC at that depth.
+    pc.flags |= 2u;
+    pc.image_scale = style.image_size * std::abs(camera.proj()[1][1]) * 0.5f * float(extent.height);
+    pc.image_min_px = style.image_min_px;
+  }
+  pc.tiles_x = atlas_.tiles_x;
+  pc.tiles_per_layer = atlas_.tiles_per_layer;
+  pc.tile_px = atlas_.tile_px;
+  pc.fit = atlas_.fit;
+  PRISM_CHECK(has_atlas_, "the point pipeline has no atlas bound");
+  vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, layout_, 0, 1, &set_, 0, nullptr);
   vkCmdPushConstants(cmd, layout_, VK_SHADER_STAGE_VERTEX_BIT | VK_SHADER_STAGE_FRAGMENT_BIT, 0, sizeof(pc), &pc);
   points.bind(cmd);
-  vkCmdDraw(cmd, checked_cast<uint32_t>(points.size()), 1, 0, 0);
+  vkCmdDraw(cmd, checked_cast<uint32_t>(drawn_points(points.size(), style)), 1, 0, 0);
 }
 
 void image_barrier(VkCommandBuffer cmd, VkImage image, VkImageLayout from, VkImageLayout to,

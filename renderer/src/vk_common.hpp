@@ -107,17 +107,33 @@ class ImageResource {
 inline constexpr VkFormat kIdFormat = VK_FORMAT_R32_UINT;
 inline constexpr VkFormat kDepthFormat = VK_FORMAT_D32_SFLOAT;
 
-/// Positions (3 floats), colours (packed RGBA8) and states (uint8) per point,
-/// each in one host-visible buffer usable as vertex and storage buffer and
-/// rewritten in place; they grow (re-allocate) only when n exceeds capacity.
-/// The caller makes sure no frame in flight reads them while they change.
+/// Positions (3 floats), colours (packed RGBA8), states (uint8), sizes (uint8,
+/// kUnitSize = 1) and thumbnail slots (int32, -1 = none) per point, each in
+/// one host-visible buffer usable as vertex and storage buffer and rewritten
+/// in place; they grow (re-allocate) only when n exceeds capacity. Points are
+/// stored in draw order (DrawOrder::shuffled: a seeded permutation of the
+/// rows); every setter takes rows and gathers. The caller makes sure no frame
+/// in flight reads them while they change.
 class PointBuffers {
  public:
   explicit PointBuffers(Context& ctx) : ctx_(ctx) {}
+  /// Clears the points; the order is made when positions arrive.
+  void set_order(DrawOrder order, uint64_t seed);
   void set_positions(ConstView y);
   void set_colors(std::span<const uint32_t> packed);
   void set_states(std::span<const uint8_t> states);
+  void set_sizes(std::span<const uint8_t> sizes);
+  /// Gives row rows[i] the thumbnail slot slots[i] (-1: none).
+  void set_slots(std::span<const int64_t> rows, std::span<const int32_t> slots);
+  /// Every point back to "no thumbnail".
+  void clear_slots();
   int64_t size() const { return n_; }
+  /// The row stored at draw position `index`.
+  int64_t row_at(int64_t index) const { return order_.empty() ? index : int64_t(order_[size_t(index)]); }
+  /// Draw position -> row (empty: the identity).
+  const std::vector<uint32_t>& order() const { return order_; }
+  /// Changes whenever any buffer changes (the window's cache of the last points image).
+  uint64_t generation() const { return generation_; }
   /// True when the next set_positions(n rows) must re-allocate.
   bool needs_growth(int64_t n) const { return n > capacity_; }
   void bind(VkCommandBuffer cmd) const;
@@ -127,32 +143,61 @@ class PointBuffers {
 
  private:
   void reserve(int64_t n);
+  void make_order(int64_t n);
+  template <class T>
+  void gather(Buffer& dst, std::span<const T> src, const char* what);
   Context& ctx_;
   int64_t n_ = 0, capacity_ = 0;
-  std::unique_ptr<Buffer> pos_, color_, state_;
+  DrawOrder mode_ = DrawOrder::rows;
+  uint64_t seed_ = 0, generation_ = 0;
+  std::vector<uint32_t> order_, position_of_row_;
+  std::unique_ptr<Buffer> pos_, color_, state_, size_, slot_;
 };
 
 /// Render pass with a colour (`color_format`, ending in `color_final`), an id
 /// (R32_UINT, ending in TRANSFER_SRC) and a depth attachment; all cleared.
 VkRenderPass make_points_render_pass(VkDevice device, VkFormat color_format, VkImageLayout color_final);
 
-/// The point pipeline for one render pass.
+/// Where the thumbnails are in the atlas bound to the pipeline (see ThumbnailAtlas).
+struct AtlasGeometry {
+  uint32_t tiles_x = 1;          ///< tiles per line of a layer
+  uint32_t tiles_per_layer = 1;
+  glm::vec2 tile_px{1.0f};       ///< one tile, texels
+  glm::vec2 fit{1.0f};           ///< the image's share of the square sprite (aspect kept)
+};
+
+/// The point pipeline for one render pass: dots and, with an atlas bound,
+/// thumbnails (both are point sprites).
 class PointPipeline {
  public:
   PointPipeline(Context& ctx, VkRenderPass pass);
   ~PointPipeline();
   PointPipeline(const PointPipeline&) = delete;
   PointPipeline& operator=(const PointPipeline&) = delete;
-  /// Sets viewport/scissor, pushes the camera and style, draws all points.
-  /// Must be inside a render pass made by make_points_render_pass.
+  /// Points the pipeline's descriptor at a thumbnail atlas (a 2D array image).
+  /// No frame that uses the pipeline may be in flight.
+  void bind_atlas(VkImageView view, VkSampler sampler, const AtlasGeometry& geometry);
+  /// Sets viewport/scissor, pushes the camera and style, draws the points
+  /// (the first style.max_points of them when it is set). Must be inside a
+  /// render pass made by make_points_render_pass.
   void draw(VkCommandBuffer cmd, const PointBuffers& points, const Camera& camera,
             const PointStyle& style, VkExtent2D extent) const;
 
  private:
   Context& ctx_;
+  VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
+  VkDescriptorPool pool_ = VK_NULL_HANDLE;
+  VkDescriptorSet set_ = VK_NULL_HANDLE;
   VkPipelineLayout layout_ = VK_NULL_HANDLE;
   VkPipeline pipeline_ = VK_NULL_HANDLE;
+  AtlasGeometry atlas_;
+  bool has_atlas_ = false;
 };
+
+/// How many of n points a frame draws under `style` (max_points, when set).
+inline int64_t drawn_points(int64_t n, const PointStyle& style) {
+  return style.max_points > 0 && style.max_points < n ? style.max_points : n;
+}
 
 /// Clear values for make_points_render_pass's attachments.
 std::vector<VkClearValue> points_clear_values(const PointStyle& style);

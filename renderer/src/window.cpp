@@ -15,6 +15,7 @@
 #include "prism/render/image.hpp"
 #include "prism/render/window.hpp"
 #include "vk_common.hpp"
+#include "vk_thumbnails.hpp"
 
 namespace prism::render {
 
@@ -24,6 +25,22 @@ namespace {
 constexpr int kFramesInFlight = 2;
 constexpr int kPickRadius = 3;  // pixels around the cursor searched for a point
 constexpr int kPickSide = 2 * kPickRadius + 1;
+
+// What the last points image was drawn from: while it is unchanged the
+// window shows that image again instead of drawing every point.
+struct LayerKey {
+  glm::mat4 view_proj{0.0f};
+  PointStyle style;
+  uint64_t generation = ~uint64_t(0);
+  VkExtent2D extent{};
+  bool operator==(const LayerKey& o) const {
+    const PointStyle &a = style, &b = o.style;
+    return view_proj == o.view_proj && generation == o.generation && extent.width == o.extent.width &&
+           extent.height == o.extent.height && a.point_size == b.point_size && a.alpha == b.alpha &&
+           a.background == b.background && a.isolate == b.isolate && a.max_points == b.max_points &&
+           a.image_size == b.image_size && a.image_min_px == b.image_min_px;
+  }
+};
 
 void check_imgui_vk(VkResult r) {
   if (r != VK_SUCCESS && r != VK_SUBOPTIMAL_KHR)
@@ -52,6 +69,9 @@ struct Window::Impl {
   VkRenderPass points_pass = VK_NULL_HANDLE, ui_pass = VK_NULL_HANDLE;
   std::unique_ptr<PointPipeline> pipeline;
   std::unique_ptr<PointBuffers> points;
+  std::unique_ptr<ThumbnailAtlas> atlas;
+  std::shared_ptr<const ThumbnailSource> thumbnail_source;
+  int64_t thumbnail_capacity = 0;
   VkDescriptorPool imgui_pool = VK_NULL_HANDLE;
 
   // Swapchain and what depends on its size.
@@ -59,6 +79,18 @@ struct Window::Impl {
   VkExtent2D extent{};
   uint32_t min_images = 2;
   bool can_copy_swapchain = false;
+  // Layered mode (the swapchain takes copies): points are drawn into
+  // layer_img, which is copied into each frame's swapchain image, and drawn
+  // again only when what they look like changed (LayerKey). Direct mode
+  // draws them into the swapchain image every frame.
+  bool layered = false;
+  std::unique_ptr<ImageResource> layer_img;
+  VkFramebuffer layer_fb = VK_NULL_HANDLE;
+  LayerKey layer_key;
+  bool layer_drawn = false;  // the last frame drew the points (not the cached image)
+  // set_scripted_mouse: what ImGui sees instead of the real pointer.
+  bool scripted_mouse = false, scripted_down = false, scripted_shift = false;
+  glm::vec2 scripted_pos{0.0f};
   std::vector<VkImage> images;
   std::vector<VkImageView> views;
   std::vector<VkFramebuffer> points_fb, ui_fb;
@@ -91,10 +123,16 @@ struct Window::Impl {
     ctx->create_device(surface, true);
     choose_surface_format(o.vsync);
 
-    points_pass = make_points_render_pass(ctx->device, surface_format.format, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
+    VkSurfaceCapabilitiesKHR caps;
+    PRISM_VK(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(ctx->physical, surface, &caps));
+    layered = caps.supportedUsageFlags & VK_IMAGE_USAGE_TRANSFER_DST_BIT;
+    points_pass = make_points_render_pass(ctx->device, surface_format.format,
+                                          layered ? VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL
+                                                  : VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
     ui_pass = make_ui_pass();
     pipeline = std::make_unique<PointPipeline>(*ctx, points_pass);
     points = std::make_unique<PointBuffers>(*ctx);
+    set_thumbnails(nullptr, 0);
     for (Frame& f : frames) {
       VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
       ai.commandPool = ctx->pool;
@@ -129,6 +167,7 @@ struct Window::Impl {
         f.shot.reset();
       }
       vkDestroyDescriptorPool(ctx->device, imgui_pool, nullptr);
+      atlas.reset();
       points.reset();
       pipeline.reset();
       vkDestroyRenderPass(ctx->device, points_pass, nullptr);
@@ -223,7 +262,8 @@ struct Window::Impl {
     ci.imageColorSpace = surface_format.colorSpace;
     ci.imageExtent = extent;
     ci.imageArrayLayers = 1;
-    ci.imageUsage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | (can_copy_swapchain ? VK_IMAGE_USAGE_TRANSFER_SRC_BIT : 0);
+    ci.imageUsage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | (can_copy_swapchain ? VK_IMAGE_USAGE_TRANSFER_SRC_BIT : 0) |
+                    (layered ? VK_IMAGE_USAGE_TRANSFER_DST_BIT : 0);
     ci.imageSharingMode = VK_SHARING_MODE_EXCLUSIVE;
     ci.preTransform = caps.currentTransform;
     ci.compositeAlpha = VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR;
@@ -245,6 +285,21 @@ struct Window::Impl {
                                              VK_IMAGE_ASPECT_COLOR_BIT);
     depth_img = std::make_unique<ImageResource>(*ctx, extent.width, extent.height, kDepthFormat,
                                                 VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT, VK_IMAGE_ASPECT_DEPTH_BIT);
+    if (layered) {
+      layer_img = std::make_unique<ImageResource>(*ctx, extent.width, extent.height, surface_format.format,
+                                                  VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+                                                  VK_IMAGE_ASPECT_COLOR_BIT);
+      VkImageView att[3] = {layer_img->view, id_img->view, depth_img->view};
+      VkFramebufferCreateInfo fi{VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO};
+      fi.renderPass = points_pass;
+      fi.attachmentCount = 3;
+      fi.pAttachments = att;
+      fi.width = extent.width;
+      fi.height = extent.height;
+      fi.layers = 1;
+      PRISM_VK(vkCreateFramebuffer(ctx->device, &fi, nullptr, &layer_fb));
+      layer_key = LayerKey{};
+    }
     for (VkImage img : images) {
       VkImageViewCreateInfo vi{VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
       vi.image = img;
@@ -263,8 +318,10 @@ struct Window::Impl {
       fi.height = extent.height;
       fi.layers = 1;
       VkFramebuffer fb;
-      PRISM_VK(vkCreateFramebuffer(ctx->device, &fi, nullptr, &fb));
-      points_fb.push_back(fb);
+      if (!layered) {
+        PRISM_VK(vkCreateFramebuffer(ctx->device, &fi, nullptr, &fb));
+        points_fb.push_back(fb);
+      }
       fi.renderPass = ui_pass;
       fi.attachmentCount = 1;
       PRISM_VK(vkCreateFramebuffer(ctx->device, &fi, nullptr, &fb));
@@ -287,6 +344,9 @@ struct Window::Impl {
     views.clear();
     render_finished.clear();
     images.clear();
+    if (layer_fb) vkDestroyFramebuffer(ctx->device, layer_fb, nullptr);
+    layer_fb = VK_NULL_HANDLE;
+    layer_img.reset();
     id_img.reset();
     depth_img.reset();
   }
@@ -345,7 +405,8 @@ struct Window::Impl {
     if (f.pick_pending) {
       const auto* ids = static_cast<const uint32_t*>(f.pick->mapped);
       const glm::ivec2 rel = f.pick_pixel - f.pick_origin;
-      picked = pick_from_ids(ids, f.pick_size.x, f.pick_size.y, rel.x, rel.y, kPickRadius);
+      const int64_t at = pick_from_ids(ids, f.pick_size.x, f.pick_size.y, rel.x, rel.y, kPickRadius);
+      picked = at >= 0 && at < points->size() ? points->row_at(at) : -1;
       f.pick_pending = false;
     }
     if (!f.shot_path.empty()) {
@@ -386,16 +447,41 @@ struct Window::Impl {
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     PRISM_VK(vkBeginCommandBuffer(cmd, &bi));
 
+    // New thumbnails: their slots change the point buffers, which the other
+    // frame in flight may still read.
+    if (atlas->plan() > 0) {
+      wait_other_frames();
+      atlas->prepare(cmd, current, *points);
+    }
+    const LayerKey key{camera.view_proj(), style, points->generation(), extent};
+    layer_drawn = !layered || !(key == layer_key);
     const auto clears = points_clear_values(style);
     VkRenderPassBeginInfo rp{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
-    rp.renderPass = points_pass;
-    rp.framebuffer = points_fb[index];
     rp.renderArea = {{0, 0}, extent};
-    rp.clearValueCount = uint32_t(clears.size());
-    rp.pClearValues = clears.data();
-    vkCmdBeginRenderPass(cmd, &rp, VK_SUBPASS_CONTENTS_INLINE);
-    pipeline->draw(cmd, *points, camera, style, extent);
-    vkCmdEndRenderPass(cmd);
+    if (layer_drawn) {
+      rp.renderPass = points_pass;
+      rp.framebuffer = layered ? layer_fb : points_fb[index];
+      rp.clearValueCount = uint32_t(clears.size());
+      rp.pClearValues = clears.data();
+      vkCmdBeginRenderPass(cmd, &rp, VK_SUBPASS_CONTENTS_INLINE);
+      pipeline->draw(cmd, *points, camera, style, extent);
+      vkCmdEndRenderPass(cmd);
+      layer_key = key;
+    }
+    if (layered) {  // the points image into the swapchain image, under the panels
+      image_barrier(cmd, images[index], VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 0,
+                    VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT);
+      VkImageCopy copy{};
+      copy.srcSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
+      copy.dstSubresource = copy.srcSubresource;
+      copy.extent = {extent.width, extent.height, 1};
+      vkCmdCopyImage(cmd, layer_img->image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, images[index],
+                     VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &copy);
+      image_barrier(cmd, images[index], VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+                    VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL, VK_ACCESS_TRANSFER_WRITE_BIT,
+                    VK_ACCESS_COLOR_ATTACHMENT_READ_BIT | VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT,
+                    VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT);
+    }
 
     // The ids around the cursor, read back when this frame's fence signals.
     const glm::ivec2 size(int(extent.width), int(extent.height));
@@ -453,7 +539,9 @@ struct Window::Impl {
                          nullptr);
     PRISM_VK(vkEndCommandBuffer(cmd));
 
-    const VkPipelineStageFlags wait_stage = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
+    // The swapchain image is first written by the copy (layered) or the points pass.
+    const VkPipelineStageFlags wait_stage =
+        layered ? VK_PIPELINE_STAGE_TRANSFER_BIT : VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
     VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
     si.waitSemaphoreCount = 1;
     si.pWaitSemaphores = &f.image_available;
@@ -478,6 +566,26 @@ struct Window::Impl {
     PRISM_VK(vkDeviceWaitIdle(ctx->device));
     for (Frame& f : frames) finish_frame(f);
   }
+
+  // Waits for the frames in flight other than the current one (whose fence
+  // was waited for and reset by render()).
+  void wait_other_frames() {
+    for (int i = 0; i < kFramesInFlight; ++i)
+      if (i != current) {
+        PRISM_VK(vkWaitForFences(ctx->device, 1, &frames[size_t(i)].fence, VK_TRUE, UINT64_MAX));
+        finish_frame(frames[size_t(i)]);
+      }
+  }
+
+  void set_thumbnails(std::shared_ptr<const ThumbnailSource> source, int64_t capacity) {
+    if (ctx->device) vkDeviceWaitIdle(ctx->device);
+    atlas.reset();
+    points->clear_slots();
+    thumbnail_source = source;
+    thumbnail_capacity = capacity;
+    atlas = std::make_unique<ThumbnailAtlas>(*ctx, std::move(source), points->size(), capacity, kFramesInFlight);
+    pipeline->bind_atlas(atlas->view(), atlas->sampler(), atlas->geometry());
+  }
 };
 
 Window::Window(const WindowOptions& options) : impl_(std::make_unique<Impl>(options)) {}
@@ -495,15 +603,35 @@ void Window::new_frame() {
   if (uint32_t(w) != impl_->extent.width || uint32_t(h) != impl_->extent.height) impl_->needs_recreate = true;
   ImGui_ImplVulkan_NewFrame();
   ImGui_ImplGlfw_NewFrame();
+  if (impl_->scripted_mouse) {  // ImGui 1.86 reads these fields in NewFrame()
+    ImGuiIO& io = ImGui::GetIO();
+    io.MousePos = ImVec2(impl_->scripted_pos.x / io.DisplayFramebufferScale.x,
+                         impl_->scripted_pos.y / io.DisplayFramebufferScale.y);
+    for (bool& b : io.MouseDown) b = false;
+    io.MouseDown[0] = impl_->scripted_down;
+    io.KeyShift = impl_->scripted_shift;
+  }
   ImGui::NewFrame();
 }
+
+void Window::set_scripted_mouse(float x, float y, bool down, bool shift) {
+  impl_->scripted_mouse = true;
+  impl_->scripted_pos = {x, y};
+  impl_->scripted_down = down;
+  impl_->scripted_shift = shift;
+}
+void Window::clear_scripted_mouse() { impl_->scripted_mouse = false; }
+bool Window::has_scripted_mouse() const { return impl_->scripted_mouse; }
 
 void Window::render(const Camera& camera, const PointStyle& style) { impl_->render(camera, style); }
 void Window::wait_idle() { impl_->wait_idle(); }
 
 void Window::set_positions(ConstView y) {
   impl_->wait_idle();  // frames in flight read these buffers
+  const int64_t before = impl_->points->size();
   impl_->points->set_positions(y);
+  if (impl_->thumbnail_source && y.rows != before)  // a new point count needs a new cache of slots
+    impl_->set_thumbnails(impl_->thumbnail_source, impl_->thumbnail_capacity);
 }
 void Window::set_colors(std::span<const uint32_t> packed) {
   impl_->wait_idle();
@@ -513,7 +641,22 @@ void Window::set_states(std::span<const uint8_t> states) {
   impl_->wait_idle();
   impl_->points->set_states(states);
 }
+void Window::set_sizes(std::span<const uint8_t> sizes) {
+  impl_->wait_idle();
+  impl_->points->set_sizes(sizes);
+}
+void Window::set_draw_order(DrawOrder order, uint64_t seed) {
+  impl_->wait_idle();
+  impl_->points->set_order(order, seed);
+}
+void Window::set_thumbnails(std::shared_ptr<const ThumbnailSource> source, int64_t capacity) {
+  impl_->set_thumbnails(std::move(source), capacity);
+}
+void Window::request_thumbnails(std::span<const int64_t> rows) { impl_->atlas->request(rows); }
+ThumbnailStats Window::thumbnail_stats() const { return impl_->atlas->stats(); }
+bool Window::last_frame_drew_points() const { return impl_->layer_drawn; }
 int64_t Window::size() const { return impl_->points->size(); }
+const std::vector<uint32_t>& Window::draw_order() const { return impl_->points->order(); }
 void Window::set_pick_pixel(int x, int y) { impl_->pick_pixel = {x, y}; }
 int64_t Window::picked() const { return impl_->picked; }
 

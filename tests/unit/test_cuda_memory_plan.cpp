@@ -46,7 +46,7 @@ TEST(CudaMemoryPlan, Exact1Mx768FitsIn40GB) {
     EXPECT_TRUE(p.resident());
     EXPECT_TRUE(p.tf32);
     EXPECT_TRUE(p.refine);
-    EXPECT_EQ(p.kk, 15 + 32);
+    EXPECT_EQ(p.pool_size, 15 + 32);
     // The plan counts what the launcher holds: the rows, two tiles, the lists.
     const Stage& s = *p.memory.peak_stage();
     EXPECT_EQ(allocation_bytes(s, "kNN query rows"), 1000000LL * 768 * 4);
@@ -59,18 +59,18 @@ TEST(CudaMemoryPlan, Exact1Mx768FitsIn40GB) {
 TEST(CudaMemoryPlan, ExactSmallWorkStaysFp32) {
   const ExactKnnPlan p = plan_exact_knn(20000, 33, 30, GemmChoice::automatic, kH100Budget);
   EXPECT_FALSE(p.tf32);  // 20000^2 * 33 = 1.3e10 < kTf32Work
-  EXPECT_EQ(p.kk, 30);
+  EXPECT_EQ(p.pool_size, 30);
   EXPECT_EQ(p.tile_rows, std::min<int64_t>(20000, kTileRows));
   EXPECT_EQ(p.tile_cols, std::min<int64_t>(20000, kTileCols));
   const ExactKnnPlan forced = plan_exact_knn(20000, 33, 30, GemmChoice::tf32, kH100Budget);
   EXPECT_TRUE(forced.tf32);
-  EXPECT_EQ(forced.kk, 62);
+  EXPECT_EQ(forced.pool_size, 62);
 }
 
 TEST(CudaMemoryPlan, ExactK1000KeepsTheFullPool) {
   const ExactKnnPlan p = plan_exact_knn(100000, 64, 1000, GemmChoice::tf32, kH100Budget);
-  EXPECT_EQ(p.kk, 2000);  // k + max(k, 32)
-  EXPECT_EQ(plan_exact_knn(100000, 64, 1024, GemmChoice::tf32, kH100Budget).kk, kMaxPool);
+  EXPECT_EQ(p.pool_size, 2000);  // k + max(k, 32)
+  EXPECT_EQ(plan_exact_knn(100000, 64, 1024, GemmChoice::tf32, kH100Budget).pool_size, kMaxPool);
   EXPECT_EQ(tf32_pool(1000, 1500), 1499);  // never more than the other points
   EXPECT_EQ(tf32_pool(5, 1000), 37);
 }
@@ -120,7 +120,7 @@ TEST(CudaMemoryPlan, Ivf1Mx768FitsIn40GB) {
   const IvfPlan p = plan_ivf(1000000, 768, 15, 0, 0, true, true, kH100Budget);
   EXPECT_LE(p.memory.peak_bytes(), kTarget) << p.memory.describe();
   EXPECT_EQ(p.nlist, 1000);
-  EXPECT_EQ(p.kk, 47);
+  EXPECT_EQ(p.pool_size, 47);
 }
 
 TEST(CudaMemoryPlan, IvfFitsASmallBudgetOrSaysSo) {

@@ -6,6 +6,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
+
+#include <zlib.h>
 
 #include "prism/io.hpp"
 #include "test_util.hpp"
@@ -88,6 +91,98 @@ TEST(Npy, ConvertsFloat64Float16AndBigEndian) {
   Dataset c = read_dataset(t.file("be.npy"));
   EXPECT_FLOAT_EQ(c.x(0, 0), 1.0f);
   EXPECT_FLOAT_EQ(c.x(1, 0), 2.0f);
+}
+
+/// A .npy of any format version whose data start `misalign` bytes past a
+/// multiple of 64 (0: the alignment numpy writes).
+std::string npy_versioned(const std::string& descr, const std::string& shape, const std::string& data, int version,
+                          int misalign = 0) {
+  std::string h = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  const size_t prefix = version == 1 ? 10 : 12;
+  h.append((64 - (prefix + h.size() + 1) % 64) % 64 + static_cast<size_t>(misalign), ' ');
+  h += '\n';
+  std::string out = "\x93NUMPY";
+  out += static_cast<char>(version);
+  out += '\0';
+  for (size_t i = 0; i < prefix - 8; ++i) out += static_cast<char>((h.size() >> (8 * i)) & 0xff);
+  return out + h + data;
+}
+
+/// The path of the file mapping that holds address p in this process, "" if none.
+std::string mapping_of(const void* p) {
+  std::ifstream maps("/proc/self/maps");
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  for (std::string line; std::getline(maps, line);) {
+    uintptr_t lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx", &lo, &hi) != 2 || a < lo || a >= hi) continue;
+    const size_t slash = line.find('/');
+    return slash == std::string::npos ? std::string() : line.substr(slash);
+  }
+  return {};
+}
+
+TEST(Npy, Float32IsReallyMappedInEveryHeaderVersion) {
+  TempDir t;
+  const float v[6] = {1, -2, 3.5f, 4, 5, 6e-3f};
+  for (int version : {1, 2, 3}) {
+    const std::string path = t.file("v" + std::to_string(version) + ".npy");
+    write_text(path, npy_versioned("<f4", "(3, 2)", bytes_of(v, sizeof v), version));
+    Dataset ds = read_dataset(path);
+    ASSERT_EQ(ds.rows(), 3) << version;
+    EXPECT_EQ(ds.x(2, 1), 6e-3f) << version;
+    EXPECT_TRUE(ds.mapped) << version;
+    // The rows live in a mapping of this very file, not in a heap copy.
+    EXPECT_EQ(mapping_of(ds.x.data), std::filesystem::canonical(path).string()) << version;
+  }
+}
+
+TEST(Npy, CopiedWhenTheBytesCannotBeUsedAsTheyAre) {
+  TempDir t;
+  const float v[4] = {1.5f, -2, 3, 4};
+  // Data 2 bytes past an aligned offset: floats cannot be read in place.
+  write_text(t.file("odd.npy"), npy_versioned("<f4", "(2, 2)", bytes_of(v, sizeof v), 1, 2));
+  Dataset odd = read_dataset(t.file("odd.npy"));
+  EXPECT_FALSE(odd.mapped);
+  EXPECT_EQ(mapping_of(odd.x.data), "");
+  EXPECT_EQ(odd.x(0, 0), 1.5f);
+  EXPECT_EQ(odd.x(1, 1), 4.0f);
+  const unsigned char be[8] = {0x3f, 0x80, 0, 0, 0x40, 0, 0, 0};  // 1.0f, 2.0f big-endian
+  write_text(t.file("be.npy"), npy_versioned(">f4", "(2, 1)", bytes_of(be, sizeof be), 1));
+  Dataset big = read_dataset(t.file("be.npy"));
+  EXPECT_FALSE(big.mapped);  // `prism info` once said "memory-mapped" for these
+  EXPECT_EQ(big.x(1, 0), 2.0f);
+  // Bytes in memory are never "mapped", even when used without a copy.
+  EXPECT_FALSE(read_dataset_bytes(npy_versioned("<f4", "(2, 2)", bytes_of(v, sizeof v), 1), "m.npy").mapped);
+}
+
+TEST(Npy, IntegerDtypesConvertExactly) {
+  TempDir t;
+  auto check = [&](const std::string& descr, const std::string& data, std::vector<float> want) {
+    const std::string path = t.file("i" + std::to_string(want.size()) + descr.substr(1) + ".npy");
+    write_text(path, npy_versioned(descr, "(" + std::to_string(want.size()) + ", 1)", data, 1));
+    Dataset ds = read_dataset(path);
+    EXPECT_FALSE(ds.mapped) << descr;
+    ASSERT_EQ(ds.rows() * ds.cols(), static_cast<int64_t>(want.size())) << descr;
+    for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(ds.x.data[i], want[i]) << descr << " value " << i;
+  };
+  const uint8_t u1[4] = {0, 1, 200, 255};
+  check("|u1", bytes_of(u1, 4), {0, 1, 200, 255});
+  const int8_t i1[2] = {-128, 127};
+  check("|i1", bytes_of(i1, 2), {-128, 127});
+  const int16_t i2[2] = {-32768, 32767};
+  check("<i2", bytes_of(i2, 4), {-32768, 32767});
+  const uint16_t u2[2] = {65535, 7};
+  check("<u2", bytes_of(u2, 4), {65535, 7});
+  const int32_t i4[4] = {-5, 16777216, 0, 42};
+  check("<i4", bytes_of(i4, 16), {-5, 16777216, 0, 42});
+  const uint32_t u4[2] = {4000000000u, 3};
+  check("<u4", bytes_of(u4, 8), {4e9f, 3});
+  const int64_t i8[2] = {-(int64_t(1) << 40), 9};
+  check("<i8", bytes_of(i8, 16), {-1099511627776.0f, 9});
+  const uint64_t u8[2] = {uint64_t(1) << 63, 1};
+  check("<u8", bytes_of(u8, 16), {9223372036854775808.0f, 1});
+  const unsigned char be_i4[8] = {0xff, 0xff, 0xff, 0xfe, 0, 0, 1, 0};  // -2, 256 big-endian
+  check(">i4", bytes_of(be_i4, 8), {-2, 256});
 }
 
 TEST(Npy, RejectsBadInput) {
@@ -284,6 +379,41 @@ TEST(Idx, ImagesWithSiblingLabels) {
   write_text(t.file("x-images-idx3-ubyte"), be(0x803) + be(3) + be(2) + be(2) + std::string(12, '\0'));
   write_text(t.file("x-labels-idx1-ubyte"), be(0x801) + be(4) + std::string(4, '\0'));
   expect_error(t.file("x-images-idx3-ubyte"), {"x-labels-idx1-ubyte", "4 labels", "3 images"});
+}
+
+TEST(Idx, GzippedImagesWithGzippedSiblingLabels) {
+  // The demo's own input: Debian's dataset-fashion-mnist ships *-idx?-ubyte.gz.
+  TempDir t;
+  auto be = [](uint32_t v) {
+    std::string s(4, '\0');
+    for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(v >> (24 - 8 * i));
+    return s;
+  };
+  std::filesystem::create_directories(t.path() / "fashion-mnist");
+  auto at = [&](const std::string& name) { return (t.path() / "fashion-mnist" / name).string(); };
+  auto gz = [&](const std::string& name, const std::string& bytes) {
+    gzFile f = gzopen(at(name).c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
+    gzclose(f);
+  };
+  std::string pixels;
+  for (int i = 0; i < 3 * 6; ++i) pixels += static_cast<char>(i * 14);
+  gz("train-images-idx3-ubyte.gz", be(0x803) + be(3) + be(2) + be(3) + pixels);
+  gz("train-labels-idx1-ubyte.gz", be(0x801) + be(3) + std::string("\x07\x00\x09", 3));
+  Dataset ds = read_dataset(at("train-images-idx3-ubyte.gz"));
+  EXPECT_EQ(ds.format, "idx");
+  EXPECT_FALSE(ds.mapped);
+  ASSERT_EQ(ds.rows(), 3);
+  ASSERT_EQ(ds.cols(), 6);
+  EXPECT_EQ(ds.x(2, 5), 17.0f * 14);
+  ASSERT_NE(ds.meta.labels(), nullptr);
+  EXPECT_EQ((*ds.meta.labels())[0], "Sneaker");
+  EXPECT_EQ((*ds.meta.labels())[2], "Ankle boot");
+  // A gzip stream cut short names the file.
+  const std::string whole = prism::test::read_text(at("train-images-idx3-ubyte.gz"));
+  write_text(t.file("cut-images-idx3-ubyte.gz"), whole.substr(0, whole.size() - 12));
+  expect_error(t.file("cut-images-idx3-ubyte.gz"), {"cut-images-idx3-ubyte.gz", "gzip"});
 }
 
 TEST(Detect, UnknownFormatAndMissingFile) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../../engine/src/knn/nndescent.hpp"
 #include "prism/knn.hpp"
 #include "test_util.hpp"
 
@@ -321,6 +322,117 @@ TEST(ApproxKnn, RecallOnTextLikeCosine) {
   EXPECT_GE(*std::max_element(in_degree.begin(), in_degree.end()), 150);
   EXPECT_GE(std::count(in_degree.begin(), in_degree.end(), 0), x.rows() / 5);
   const KnnGraph approx = knn_approx_cpu(x, 15, Metric::cosine, 3);
+  EXPECT_GE(knn_recall(approx, exact), 0.95);
+}
+
+// ---- half precision (NN-descent's working copy) -----------------------------
+
+// binary16 by its definition, in double: (-1)^s 2^(e-15) (1 + m/1024), or
+// 2^-14 m/1024 for e = 0.
+double half_by_definition(uint16_t h) {
+  const int e = (h >> 10) & 0x1F, m = h & 0x3FF;
+  const double sign = (h & 0x8000) ? -1.0 : 1.0;
+  if (e == 0x1F) return m ? std::numeric_limits<double>::quiet_NaN() : sign * INFINITY;
+  return sign * (e ? std::ldexp(1.0 + m / 1024.0, e - 15) : std::ldexp(m / 1024.0, -14));
+}
+
+TEST(HalfPrecision, EveryHalfDecodesAndRoundTrips) {
+  using namespace knn_detail;
+  for (uint32_t u = 0; u < 65536; ++u) {
+    const auto h = static_cast<uint16_t>(u);
+    const double want = half_by_definition(h);
+    if (std::isnan(want)) {
+      EXPECT_TRUE(std::isnan(half_to_float(h)) && std::isnan(half_to_float_portable(h))) << u;
+      continue;
+    }
+    ASSERT_EQ(half_to_float(h), want) << u;
+    ASSERT_EQ(half_to_float_portable(h), want) << u;
+    ASSERT_EQ(float_to_half(static_cast<float>(want)), h) << u;
+    ASSERT_EQ(float_to_half_portable(static_cast<float>(want)), h) << u;
+  }
+}
+
+TEST(HalfPrecision, RoundsToNearestEvenAndSaturates) {
+  using namespace knn_detail;
+  const float tie_down = 1.0f + std::ldexp(1.0f, -11);      // halfway between 0x3C00 and 0x3C01
+  const float tie_up = 1.0f + 3 * std::ldexp(1.0f, -11);    // halfway between 0x3C01 and 0x3C02
+  const float above = 1.0f + std::ldexp(1.0f, -11) + std::ldexp(1.0f, -20);
+  for (auto f2h : {&float_to_half, &float_to_half_portable}) {
+    EXPECT_EQ(f2h(tie_down), 0x3C00);
+    EXPECT_EQ(f2h(tie_up), 0x3C02);
+    EXPECT_EQ(f2h(above), 0x3C01);
+    EXPECT_EQ(f2h(-tie_up), 0xBC02);
+    EXPECT_EQ(f2h(65504.0f), 0x7BFF);
+    EXPECT_EQ(f2h(65519.0f), 0x7BFF);
+    EXPECT_EQ(f2h(65520.0f), 0x7C00);  // rounds up to 2^16: infinity
+    EXPECT_EQ(f2h(1e30f), 0x7C00);
+    EXPECT_EQ(f2h(std::ldexp(1.0f, -25)), 0x0000);  // halfway to the smallest subnormal: even
+    EXPECT_EQ(f2h(std::ldexp(1.5f, -25)), 0x0001);
+    EXPECT_EQ(f2h(std::ldexp(3.0f, -25)), 0x0002);  // 1.5 subnormal steps: tie to even
+  }
+}
+
+TEST(HalfPrecision, DistancesMatchFloatOnTheSameValues) {
+  using namespace knn_detail;
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> normal(0.0f, 300.0f);
+  for (int64_t d = 8; d <= 392; d += 24) {
+    std::vector<uint16_t> a(d), b(d);
+    std::vector<float> fa(d), fb(d), w(d);
+    for (int64_t j = 0; j < d; ++j) {
+      a[j] = float_to_half(normal(rng));
+      b[j] = float_to_half(normal(rng));
+      fa[j] = half_to_float(a[j]);
+      fb[j] = half_to_float(b[j]);
+      w[j] = normal(rng) / 300.0f;
+    }
+    double sq = 0, ip = 0;
+    for (int64_t j = 0; j < d; ++j) {
+      sq += (double(fa[j]) - fb[j]) * (double(fa[j]) - fb[j]);
+      ip += double(w[j]) * fb[j];
+    }
+    EXPECT_NEAR(sq_l2_half(a.data(), b.data(), d), sq, 1e-5 * sq) << d;
+    EXPECT_NEAR(dot_half(w.data(), b.data(), d), ip, 1e-4 * (std::abs(ip) + 300.0 * std::sqrt(d))) << d;
+  }
+}
+
+// Half precision keeps ~11 bits relative to the largest value it holds: the
+// working copy is centred first, so data far from the origin (1e4 + unit
+// blobs: uncentred, the blobs' structure would sit below the rounding step
+// of 8) keeps its neighbours, and the reported distances are float32 ones.
+TEST(ApproxKnn, FarFromTheOriginKeepsRecall) {
+  test::Blobs b = test::make_blobs(4000, 16, 8, 91, 4.0f);
+  for (auto& v : b.x.storage()) v += 1e4f;
+  const KnnGraph approx = knn_approx_cpu(b.x, 15, Metric::euclidean, 7);
+  // The oracle in double on a sample (FAISS's |x|^2 + |y|^2 - 2xy in float
+  // cancels at this offset).
+  int64_t hits = 0, total = 0;
+  for (int64_t i = 0; i < approx.n; i += 41) {
+    std::vector<std::pair<double, int32_t>> all;
+    for (int64_t j = 0; j < b.x.rows(); ++j)
+      if (j != i) all.push_back({test::sq_dist(b.x.row(i), b.x.row(j), 16), static_cast<int32_t>(j)});
+    std::partial_sort(all.begin(), all.begin() + 15, all.end());
+    std::set<int32_t> truth;
+    for (int s = 0; s < 15; ++s) truth.insert(all[s].second);
+    for (int s = 0; s < 15; ++s) {
+      hits += truth.count(approx.neighbors(i)[s]);
+      EXPECT_NEAR(approx.dists(i)[s],
+                  oracle_dist(b.x.row(i), b.x.row(approx.neighbors(i)[s]), 16, Metric::euclidean), 2e-2);
+    }
+    total += 15;
+  }
+  EXPECT_GE(double(hits) / total, 0.95);
+}
+
+// A few far outliers would leave the bulk of the points a handful of bits:
+// such data keeps the float32 descent (HalfFit::suits) and its recall.
+TEST(ApproxKnn, FarOutliersKeepRecall) {
+  test::Blobs b = test::make_blobs(4000, 16, 8, 93, 4.0f);
+  for (int64_t i = 0; i < 4; ++i) b.x(i * 1000, 0) = 1e6f;
+  EXPECT_FALSE(knn_detail::half_fit(b.x, false).suits());
+  EXPECT_TRUE(knn_detail::half_fit(test::make_blobs(4000, 16, 8, 93, 4.0f).x, false).suits());
+  const KnnGraph exact = knn_exact_cpu(b.x, 15, Metric::euclidean);
+  const KnnGraph approx = knn_approx_cpu(b.x, 15, Metric::euclidean, 7);
   EXPECT_GE(knn_recall(approx, exact), 0.95);
 }
 

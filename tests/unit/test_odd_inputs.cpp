@@ -97,9 +97,8 @@ const std::vector<OddCase>& cases() {
          for (int64_t i = 0; i < m.rows(); ++i) m(i, 0) *= i % 2 ? 1e30f : 1e-30f;
          return m;
        },
-       [](ReduceParams&) {}, {},
-       "squared distances overflow float32 in the exact kNN search, which then fails an internal check "
-       "(engine/src/knn/exact.cpp: needs a scale or an InputError)"},
+       // t-SNE and UMAP refuse: squared distances of norm-1e30 rows overflow float32 (build_knn says so)
+       [](ReduceParams&) {}, {Method::tsne, Method::umap}},
   };
   return all;
 }

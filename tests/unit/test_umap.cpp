@@ -213,6 +213,43 @@ TEST(UmapInit, SpectralSeparatesTwoDisconnectedBlobs) {
   EXPECT_GE(knn_accuracy(y, blobs.labels, y, blobs.labels, 10, true), 0.99);
 }
 
+// Many components are solved several at once (one per thread): the layout
+// is the same on any thread count, and every component sits in its own cell
+// (points nearer their own component's centroid than any other, but for a
+// few at the edges: a cell's layout spans +-half the spacing). Groups of
+// 700 points take the Lanczos path, groups of 40 the dense one.
+TEST(UmapInit, ManyComponentsInParallelMatchOneThread) {
+  const auto blobs = test::make_blobs(3200, 8, 1, 5);
+  std::vector<int32_t> group(blobs.x.rows());
+  for (int64_t i = 0; i < blobs.x.rows(); ++i)
+    group[i] = i < 2800 ? static_cast<int32_t>(i / 700) : static_cast<int32_t>(4 + (i - 2800) / 40);
+  const int groups = 14;
+  const KnnGraph knn = naive_knn(blobs.x, 10, &group);
+  const FuzzyGraph g = umap_fuzzy_graph(knn, UmapParams{});
+  Matrix one, many;
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  ASSERT_TRUE(umap_spectral_layout_cpu(g, 2, 0, one));
+  omp_set_num_threads(std::max(threads, 4));
+  ASSERT_TRUE(umap_spectral_layout_cpu(g, 2, 0, many));
+  omp_set_num_threads(threads);
+  ASSERT_EQ(one.storage(), many.storage());
+  std::vector<double> cx(groups, 0), cy(groups, 0), cnt(groups, 0);
+  for (int64_t i = 0; i < g.n; ++i) cx[group[i]] += one(i, 0), cy[group[i]] += one(i, 1), ++cnt[group[i]];
+  for (int c = 0; c < groups; ++c) cx[c] /= cnt[c], cy[c] /= cnt[c];
+  int64_t misplaced = 0;
+  for (int64_t i = 0; i < g.n; ++i) {
+    int best = 0;
+    double bd = 1e300;
+    for (int c = 0; c < groups; ++c) {
+      const double d = (one(i, 0) - cx[c]) * (one(i, 0) - cx[c]) + (one(i, 1) - cy[c]) * (one(i, 1) - cy[c]);
+      if (d < bd) bd = d, best = c;
+    }
+    misplaced += best != group[i];
+  }
+  EXPECT_LE(misplaced, g.n / 200);
+}
+
 TEST(UmapInit, SpectralOfOneComponentIsTheLaplacianEigenbasis) {
   // The layout's columns must be eigenvectors of D^-1/2 A D^-1/2, orthogonal to
   // the trivial one (D^1/2 1). Checked with the Rayleigh residual |Mv - (v'Mv) v|.

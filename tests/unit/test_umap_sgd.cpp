@@ -17,6 +17,10 @@
 namespace prism {
 namespace {
 
+const SpectralSolver cpu_solver = [](const FuzzyGraph& g, int dims, uint64_t seed, Matrix& out) {
+  return umap_spectral_layout_cpu(g, dims, seed, out);
+};
+
 // umap-learn's attraction (optimize_layout_euclidean_single_epoch):
 //   grad_coeff = -2 a b d^(2(b-1)) / (1 + a d^(2b));  grad_d = clip(grad_coeff (x_j - y_k), 4)
 //   x_j += grad_d * alpha;  y_k -= grad_d * alpha  (move_other)
@@ -196,7 +200,7 @@ TEST(UmapSgd, EpochsUnrollAConnectedGraphFromARandomStart) {
   p.init = Init::random;
   p.n_epochs = 300;
   p.seed = 11;
-  UmapPlan plan = make_umap_plan(knn, nullptr, p, umap_spectral_layout_cpu);
+  UmapPlan plan = make_umap_plan(knn, nullptr, p, cpu_solver);
   ASSERT_TRUE(connected(plan.graph)) << "the test needs a connected graph";
   auto r = make_umap_cpu(std::move(plan));
   const double before = neighbours_kept(knn, r->embedding(), 10);
@@ -221,13 +225,13 @@ TEST(UmapPlan, SpectralFailureFallsBackAndSaysSo) {
   const UmapPlan from_pca = make_umap_plan(knn, &pca, p, fails);
   EXPECT_EQ(from_pca.init_used, Init::pca);
   EXPECT_FALSE(from_pca.warning.empty());
-  const UmapPlan spectral = make_umap_plan(knn, nullptr, p, umap_spectral_layout_cpu);
+  const UmapPlan spectral = make_umap_plan(knn, nullptr, p, cpu_solver);
   EXPECT_EQ(spectral.init_used, Init::spectral);
   EXPECT_TRUE(spectral.warning.empty());
   // The random start is the plan's: any spectral solver gives the same one.
   p.init = Init::random;
   EXPECT_EQ(make_umap_plan(knn, nullptr, p, fails).initial.storage(),
-            make_umap_plan(knn, nullptr, p, umap_spectral_layout_cpu).initial.storage());
+            make_umap_plan(knn, nullptr, p, cpu_solver).initial.storage());
   // Resolved values.
   EXPECT_EQ(spectral.params.n_epochs, 500);  // auto for N <= 10,000
   EXPECT_EQ(spectral.schedule.epochs_per_sample.size(), spectral.graph.col.size());
@@ -250,7 +254,7 @@ TEST(UmapPlan, ChecksParametersAndDistances) {
   KnnGraph bad = knn;
   bad.distances[17] = std::nanf("");
   try {
-    make_umap_plan(bad, nullptr, UmapParams{}, umap_spectral_layout_cpu);
+    make_umap_plan(bad, nullptr, UmapParams{}, cpu_solver);
     FAIL() << "a NaN distance was accepted";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("row 1 distance 7"), std::string::npos) << e.what();

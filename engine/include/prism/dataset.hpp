@@ -42,10 +42,13 @@ struct Dataset {
   std::shared_ptr<const void> storage;
   Metadata meta;
   int64_t dropped_invalid = 0;  ///< rows skipped by --drop-invalid
+  /// x points straight into a memory map of the file (float32 little-endian,
+  /// aligned, not gzip'd): pages are read on demand and nothing was copied.
+  bool mapped = false;
 
   int64_t rows() const { return x.rows; }
   int64_t cols() const { return x.cols; }
-  /// Takes ownership of `m` and points x at it.
+  /// Takes ownership of `m` and points x at it (mapped becomes false).
   void adopt(Matrix m);
 };
 

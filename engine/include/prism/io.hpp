@@ -78,6 +78,11 @@ void write_vectors_tsv(const std::string& path, ConstView m);
 /// Writes a metadata TSV (header row when more than one column) atomically.
 void write_metadata_tsv(const std::string& path, const Metadata& meta);
 
+/// One field of a CSV (sep ',': quoted as RFC 4180 when it holds a comma, a
+/// quote or a line break) or TSV (sep '\t': tabs and line breaks become
+/// spaces, as TensorBoard's files have no quoting) line.
+std::string delimited_field(const std::string& s, char sep);
+
 /// Writes a file atomically: content goes to PATH.tmp-PID-XXXXXXXX in the same
 /// folder, then rename(). A folder that does not exist is an InputError (exit 2,
 /// a wrong path); every other failure (no permission, a read-only file system,

@@ -101,10 +101,14 @@ struct UmapPlan {
 /// uniform in [-10, 10)), then mapped onto [0, 10] per column.
 UmapPlan make_umap_plan(const KnnGraph& graph, const Matrix* initial, const UmapParams& params,
                         const SpectralSolver& spectral);
-/// make_umap_plan with the spectral solver of params.backend (automatic: CUDA when present).
-UmapPlan plan_umap(const KnnGraph& graph, const Matrix* initial, const UmapParams& params);
-/// The CPU spectral solver (Spectra, per connected component).
-bool umap_spectral_layout_cpu(const FuzzyGraph& graph, int dims, uint64_t seed, Matrix& out);
+/// make_umap_plan with the spectral solver of params.backend (automatic: CUDA
+/// when present); `progress` can stop the CPU solver (Interrupted).
+UmapPlan plan_umap(const KnnGraph& graph, const Matrix* initial, const UmapParams& params,
+                   const Progress* progress = nullptr);
+/// The CPU spectral solver (Spectra, per connected component). Throws
+/// Interrupted within a matrix-vector product once progress->aborted().
+bool umap_spectral_layout_cpu(const FuzzyGraph& graph, int dims, uint64_t seed, Matrix& out,
+                              const Progress* progress = nullptr);
 
 /// The reducer that executes `plan` on plan.params.backend (automatic: CUDA when present).
 std::unique_ptr<Reducer> make_umap(UmapPlan plan);

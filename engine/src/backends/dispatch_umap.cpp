@@ -8,14 +8,18 @@
 
 namespace prism {
 
-UmapPlan plan_umap(const KnnGraph& graph, const Matrix* initial, const UmapParams& params) {
+UmapPlan plan_umap(const KnnGraph& graph, const Matrix* initial, const UmapParams& params,
+                   const Progress* progress) {
 #ifdef PRISM_HAVE_CUDA
   if (resolve_backend(params.backend) == Backend::cuda)
     return make_umap_plan(graph, initial, params, cuda::umap_spectral_layout);
 #else
   resolve_backend(params.backend);
 #endif
-  return make_umap_plan(graph, initial, params, umap_spectral_layout_cpu);
+  return make_umap_plan(graph, initial, params,
+                        [progress](const FuzzyGraph& g, int dims, uint64_t seed, Matrix& out) {
+                          return umap_spectral_layout_cpu(g, dims, seed, out, progress);
+                        });
 }
 
 std::unique_ptr<Reducer> make_umap(UmapPlan plan) {

@@ -31,6 +31,7 @@ void Dataset::adopt(Matrix m) {
   auto owned = std::make_shared<Matrix>(std::move(m));
   x = owned->view();
   storage = owned;
+  mapped = false;
 }
 
 LabelCodes encode_labels(const std::vector<std::string>& labels) {

@@ -52,6 +52,7 @@ Source Source::file(const std::string& path, bool populate) {
   s.bytes = f->view();
   s.owner = f;
   s.is_file = true;
+  s.mapped = true;
   return s;
 }
 

@@ -104,7 +104,8 @@ RawRead read_npy(const Source& s, const ReadOptions& o) {
   if (code == "f4" && !swap && reinterpret_cast<uintptr_t>(data) % alignof(float) == 0) {
     ds.dtype = "float32";
     ds.x = ConstView(reinterpret_cast<const float*>(data), n, d);
-    ds.storage = s.owner;  // memory-mapped: no copy
+    ds.storage = s.owner;  // no copy: a memory map of the file, or the caller's buffer
+    ds.mapped = s.mapped;
   } else {
     require_memory(checked_mul(count, 4), cat("converting ", path, " (", h.dtype(), ") to float32"),
                    "save it as float32 (x.astype(np.float32)) so that it is memory-mapped instead of copied");

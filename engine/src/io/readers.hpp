@@ -40,6 +40,7 @@ struct Source {
   std::string_view bytes;
   std::shared_ptr<const void> owner;
   bool is_file = false;  ///< `name` is a path on disk (sibling files may be looked up)
+  bool mapped = false;   ///< `bytes` are a memory map of that file (not a copy, not decompressed)
 
   const char* data() const { return bytes.data(); }
   size_t size() const { return bytes.size(); }

@@ -117,8 +117,9 @@ std::string lower_ext(const std::string& path) {
   return e;
 }
 
-/// Quotes a CSV field when needed (RFC 4180); TSV fields lose tabs/newlines.
-std::string field(const std::string& s, char sep) {
+}  // namespace
+
+std::string delimited_field(const std::string& s, char sep) {
   if (sep == '\t') {
     std::string t = s;
     for (auto& c : t)
@@ -134,12 +135,14 @@ std::string field(const std::string& s, char sep) {
   return q + '"';
 }
 
+namespace {
+
 void write_delimited(const std::string& path, ConstView m, const Metadata* meta, char sep) {
   AtomicFile f(path);
   std::string line;
   const char* axes[] = {"x", "y", "z"};
   if (meta)
-    for (size_t c = 0; c < meta->names.size(); ++c) line += field(meta->names[c], sep) + sep;
+    for (size_t c = 0; c < meta->names.size(); ++c) line += delimited_field(meta->names[c], sep) + sep;
   for (int64_t j = 0; j < m.cols; ++j) {
     line += m.cols <= 3 ? std::string(axes[j]) : cat("d", j);
     line += j + 1 < m.cols ? sep : '\n';
@@ -149,7 +152,7 @@ void write_delimited(const std::string& path, ConstView m, const Metadata* meta,
   for (int64_t i = 0; i < m.rows; ++i) {
     line.clear();
     if (meta)
-      for (size_t c = 0; c < meta->columns.size(); ++c) line += field(meta->columns[c][i], sep) + sep;
+      for (size_t c = 0; c < meta->columns.size(); ++c) line += delimited_field(meta->columns[c][i], sep) + sep;
     for (int64_t j = 0; j < m.cols; ++j) {
       // Shortest representation that reads back to the same float.
       auto r = std::to_chars(buf, buf + sizeof buf, m(i, j));
@@ -220,13 +223,13 @@ void write_metadata_tsv(const std::string& path, const Metadata& meta) {
   const bool header = meta.columns.size() > 1;
   if (header) {
     for (size_t c = 0; c < meta.names.size(); ++c)
-      line += field(meta.names[c], '\t') + (c + 1 < meta.names.size() ? "\t" : "\n");
+      line += delimited_field(meta.names[c], '\t') + (c + 1 < meta.names.size() ? "\t" : "\n");
     f.write(line);
   }
   for (int64_t i = 0; i < meta.rows(); ++i) {
     line.clear();
     for (size_t c = 0; c < meta.columns.size(); ++c)
-      line += field(meta.columns[c][i], '\t') + (c + 1 < meta.columns.size() ? "\t" : "\n");
+      line += delimited_field(meta.columns[c][i], '\t') + (c + 1 < meta.columns.size() ? "\t" : "\n");
     f.write(line);
   }
   f.commit();

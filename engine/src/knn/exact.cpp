@@ -160,6 +160,7 @@ KnnGraph search_exact(ConstView base, ConstView queries, int k, Metric metric,
     }
     PRISM_CHECK(!short_list, "FAISS returned fewer than ", kq, " neighbours");
     scope.update(bi + 1);
+    scope.check();
   }
   return g;
 }

@@ -19,6 +19,9 @@
 #include "knn/nndescent.hpp"
 
 #include <omp.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <limits>
@@ -98,6 +101,26 @@ void push_new(Row r, int32_t j, float d) {
   r.fresh[pos] = 1;
 }
 
+// Whether j is among the k ids at r (AVX2: eight at a time, the tail masked).
+inline bool contains(const int32_t* r, int k, int32_t j) {
+#if defined(__AVX2__)
+  const __m256i v = _mm256_set1_epi32(j);
+  int s = 0;
+  __m256i hit = _mm256_setzero_si256();
+  for (; s + 8 <= k; s += 8)
+    hit = _mm256_or_si256(hit, _mm256_cmpeq_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + s))));
+  if (s < k) {
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(k - s), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    hit = _mm256_or_si256(hit, _mm256_and_si256(mask, _mm256_cmpeq_epi32(v, _mm256_maskload_epi32(r + s, mask))));
+  }
+  return !_mm256_testz_si256(hit, hit);
+#else
+  bool found = false;
+  for (int s = 0; s < k; ++s) found |= r[s] == j;
+  return found;
+#endif
+}
+
 // Restores the max-heap order of a row (after entries were placed directly).
 void heapify(Row r) {
   std::vector<int> order(r.k);
@@ -131,14 +154,14 @@ struct RpTree {
 // Splits by the hyperplane halfway between two random points of the node (the
 // Euclidean split of pynndescent's make_euclidean_tree); points on the plane,
 // and nodes whose points all fall on one side (duplicates), split at random.
-RpTree build_tree(ConstView x, int leaf_size, uint64_t seed) {
-  const int64_t n = x.rows, d = x.cols;
+RpTree build_tree(const Points& x, int leaf_size, uint64_t seed) {
+  const int64_t n = x.rows(), d = x.dims();
   RpTree t;
   t.perm.resize(n);
   std::iota(t.perm.begin(), t.perm.end(), 0);
   t.leaf_of.assign(n, -1);
   Rng rng(seed);
-  std::vector<float> normal(d);
+  std::vector<float> normal(d), xa(d), xc(d);
   std::vector<uint8_t> left(n);  // by point id
   std::vector<std::pair<int64_t, int64_t>> stack{{0, n}};
   while (!stack.empty()) {
@@ -155,8 +178,8 @@ RpTree build_tree(ConstView x, int leaf_size, uint64_t seed) {
     const int64_t ia = rng.below(size);
     int64_t ic = rng.below(size - 1);
     ic += ic >= ia;
-    const float* xa = x.row(t.perm[b + ia]);
-    const float* xc = x.row(t.perm[b + ic]);
+    x.decode(t.perm[b + ia], xa.data());
+    x.decode(t.perm[b + ic], xc.data());
     float offset = 0.0f;
     for (int64_t j = 0; j < d; ++j) {
       normal[j] = xa[j] - xc[j];
@@ -164,7 +187,7 @@ RpTree build_tree(ConstView x, int leaf_size, uint64_t seed) {
     }
     int64_t n_left = 0;
     for (int64_t s = b; s < e; ++s) {
-      const float m = dot(normal.data(), x.row(t.perm[s]), d) - offset;
+      const float m = x.proj(normal.data(), t.perm[s]) - offset;
       const int32_t q = t.perm[s];
       left[q] = m > 0.0f || (m == 0.0f && (rng.next() & 1));
       n_left += left[q];
@@ -194,8 +217,8 @@ RpTree build_tree(ConstView x, int leaf_size, uint64_t seed) {
 // vectors. Leaves of one tree are disjoint, so a tree's leaves run in
 // parallel without conflicts, and every list sees the same pushes in the
 // same order whatever the thread count.
-void init_from_forest(ConstView x, const NndParams& p, NeighborLists& g) {
-  const int64_t n = x.rows, d = x.cols;
+void init_from_forest(const Points& x, const NndParams& p, NeighborLists& g) {
+  const int64_t n = x.rows();
   std::vector<RpTree> forest(p.n_trees);
 #pragma omp parallel for schedule(dynamic, 1)
   for (int t = 0; t < p.n_trees; ++t)
@@ -214,10 +237,9 @@ void init_from_forest(ConstView x, const NndParams& p, NeighborLists& g) {
         const int64_t b = t.leaf_begin[l], m = t.leaf_end[l] - b;
         const int32_t* pts = t.perm.data() + b;
         dd.resize(static_cast<size_t>(m * m));
-        for (int64_t u = 0; u < m; ++u) prefetch_row(x.row(pts[u]), d);
+        for (int64_t u = 0; u < m; ++u) x.prefetch(pts[u]);
         for (int64_t u = 0; u < m; ++u)
-          for (int64_t v = u + 1; v < m; ++v)
-            dd[u * m + v] = dd[v * m + u] = sq_l2(x.row(pts[u]), x.row(pts[v]), d);
+          for (int64_t v = u + 1; v < m; ++v) dd[u * m + v] = dd[v * m + u] = x.dist(pts[u], pts[v]);
         for (int64_t u = 0; u < m; ++u) {
           Row r = row(g, pts[u]);
           for (int64_t v = 0; v < m; ++v)
@@ -237,13 +259,12 @@ void init_from_forest(ConstView x, const NndParams& p, NeighborLists& g) {
       seen[i] = i;
       for (int s = 0; s < r.k; ++s)
         if (r.idx[s] >= 0) seen[r.idx[s]] = i;
-      const float* xi = x.row(i);
       Rng rng(p.seed ^ splitmix64(static_cast<uint64_t>(i) + 0x51ED2701ULL));
       for (int tries = 0; tries < 4 * r.k && r.dist[0] == kInf; ++tries) {
         const auto q = static_cast<int32_t>(rng.below(n));
         if (seen[q] == i) continue;
         seen[q] = i;
-        push(r, q, sq_l2(xi, x.row(q), d), 1);
+        push(r, q, x.dist(i, q), 1);
       }
       // Non-finite distances never enter a heap; place any points in the gaps.
       bool placed = false;
@@ -252,7 +273,7 @@ void init_from_forest(ConstView x, const NndParams& p, NeighborLists& g) {
         while (q < n && (q == i || std::find(r.idx, r.idx + r.k, q) != r.idx + r.k)) ++q;
         if (q < n) {
           r.idx[s] = static_cast<int32_t>(q);
-          r.dist[s] = sq_l2(xi, x.row(q), d);
+          r.dist[s] = x.dist(i, q);
           placed = true;
         }
       }
@@ -269,29 +290,33 @@ void init_from_forest(ConstView x, const NndParams& p, NeighborLists& g) {
 struct Candidates {
   int mc = 0;
   std::vector<uint64_t> keys;
+  std::vector<int32_t> ids;  // the low halves of keys, for vectorised membership tests
   std::vector<int32_t> count;
 
   void reset(int64_t n, int m) {
     mc = m;
     keys.resize(static_cast<size_t>(n) * m);
+    ids.resize(static_cast<size_t>(n) * m);
     count.assign(n, 0);
   }
   void add(int64_t i, uint64_t key) {
     uint64_t* h = keys.data() + i * mc;
+    int32_t* hi = ids.data() + i * mc;
     int& c = count[i];
     if (c == mc && key >= h[0]) return;
-    const uint32_t id = static_cast<uint32_t>(key);
-    for (int s = 0; s < c; ++s)
-      if (static_cast<uint32_t>(h[s]) == id) return;
+    const auto id = static_cast<int32_t>(static_cast<uint32_t>(key));
+    if (knn_detail::contains(hi, c, id)) return;
     if (c < mc) {  // sift up
       int pos = c++;
       while (pos > 0) {
         const int parent = (pos - 1) / 2;
         if (!(h[parent] < key)) break;
         h[pos] = h[parent];
+        hi[pos] = hi[parent];
         pos = parent;
       }
       h[pos] = key;
+      hi[pos] = id;
     } else {  // replace the root, sift down
       int pos = 0;
       for (;;) {
@@ -300,19 +325,15 @@ struct Candidates {
         const int ch = (l + 1 < mc && h[l + 1] > h[l]) ? l + 1 : l;
         if (!(h[ch] > key)) break;
         h[pos] = h[ch];
+        hi[pos] = hi[ch];
         pos = ch;
       }
       h[pos] = key;
+      hi[pos] = id;
     }
   }
-  int32_t id(int64_t i, int s) const {
-    return static_cast<int32_t>(static_cast<uint32_t>(keys[i * mc + s]));
-  }
-  bool contains(int64_t i, int32_t j) const {
-    for (int s = 0; s < count[i]; ++s)
-      if (id(i, s) == j) return true;
-    return false;
-  }
+  int32_t id(int64_t i, int s) const { return ids[i * mc + s]; }
+  bool contains(int64_t i, int32_t j) const { return knn_detail::contains(ids.data() + i * mc, count[i], j); }
 };
 
 // Whether point j belongs to thread t of nt inside a parallel region: stripes
@@ -375,12 +396,13 @@ struct ProposalBlock {
       : by_thread(omp_get_max_threads()), thread(points), begin(points), count(points) {}
 };
 
-int64_t local_join(ConstView x, NeighborLists& g, const Candidates& fresh, const Candidates& old,
-                   ProposalBlock& pb) {
-  const int64_t n = g.n, d = x.cols;
+int64_t local_join(const Points& x, NeighborLists& g, const Candidates& fresh, const Candidates& old,
+                   ProposalBlock& pb, const ProgressScope* stop) {
+  const int64_t n = g.n;
   const int k = g.k;
   int64_t changed = 0;
   for (int64_t b0 = 0; b0 < n; b0 += kJoinBlock) {
+    if (stop) stop->check();  // Ctrl-C within a block of points, outside the parallel region
     const int64_t b1 = std::min(n, b0 + kJoinBlock);
 #pragma omp parallel
     {
@@ -391,32 +413,26 @@ int64_t local_join(ConstView x, NeighborLists& g, const Candidates& fresh, const
       for (int64_t i = b0; i < b1; ++i) {
         const auto start = static_cast<int32_t>(out.size());
         const int nn = fresh.count[i], no = old.count[i];
-        for (int s = 0; s < nn; ++s) prefetch_row(x.row(fresh.id(i, s)), d);
-        for (int s = 0; s < no; ++s) prefetch_row(x.row(old.id(i, s)), d);
+        for (int s = 0; s < nn; ++s) x.prefetch(fresh.id(i, s));
+        for (int s = 0; s < no; ++s) x.prefetch(old.id(i, s));
         // Pairs already in each other's lists are what most joins find once
         // the graph is close: proposing them anyway (the list would reject
         // them) made the update pass the most expensive part of the descent.
-        auto listed = [&](int32_t a, int32_t b) {
-          const int32_t* r = g.idx.data() + int64_t{a} * k;
-          bool found = false;
-          for (int s = 0; s < k; ++s) found |= r[s] == b;
-          return found;
-        };
-        auto join = [&](int32_t p, const float* xp, float tp, int32_t q) {
+        auto listed = [&](int32_t a, int32_t b) { return contains(g.idx.data() + int64_t{a} * k, k, b); };
+        auto join = [&](int32_t p, float tp, int32_t q) {
           const bool in_p = listed(p, q), in_q = listed(q, p);
           if (in_p && in_q) return;
           const float tq = g.dist[q * k];
-          const float dd = sq_l2(xp, x.row(q), d);
+          const float dd = x.dist(p, q);
           const bool to_p = !in_p && dd < tp, to_q = !in_q && dd < tq;
           if (to_p || to_q) out.push_back({p, q, dd, to_p, to_q});
         };
         for (int s = 0; s < nn; ++s) {
           const int32_t p = fresh.id(i, s);
-          const float* xp = x.row(p);
           const float tp = g.dist[p * k];
-          for (int t = s + 1; t < nn; ++t) join(p, xp, tp, fresh.id(i, t));
+          for (int t = s + 1; t < nn; ++t) join(p, tp, fresh.id(i, t));
           for (int t = 0; t < no; ++t)
-            if (old.id(i, t) != p) join(p, xp, tp, old.id(i, t));
+            if (old.id(i, t) != p) join(p, tp, old.id(i, t));
         }
         pb.thread[i - b0] = tid;
         pb.begin[i - b0] = start;
@@ -440,15 +456,76 @@ int64_t local_join(ConstView x, NeighborLists& g, const Candidates& fresh, const
 
 }  // namespace
 
-std::vector<int32_t> locality_order(ConstView x, int leaf_size, uint64_t seed) {
+namespace {
+float inv_norm_of(const float* r, int64_t d) {
+  double s = 0;
+  for (int64_t j = 0; j < d; ++j) s += double(r[j]) * r[j];
+  return s > 0 ? static_cast<float>(1.0 / std::sqrt(s)) : 0.0f;
+}
+}  // namespace
+
+HalfFit half_fit(ConstView x, bool unit) {
+  const int64_t n = x.rows, d = x.cols;
+  HalfFit f;
+  std::vector<double> sum(d, 0.0);
+#pragma omp parallel
+  {
+    std::vector<double> part(d, 0.0);
+#pragma omp for schedule(static) nowait
+    for (int64_t i = 0; i < n; ++i) {
+      const float* r = x.row(i);
+      const double s = unit ? inv_norm_of(r, d) : 1.0;
+      for (int64_t j = 0; j < d; ++j) part[j] += r[j] * s;
+    }
+#pragma omp critical(prism_half_fit)
+    for (int64_t j = 0; j < d; ++j) sum[j] += part[j];
+  }
+  f.mean.resize(d);
+  for (int64_t j = 0; j < d; ++j) f.mean[j] = static_cast<float>(sum[j] / std::max<int64_t>(n, 1));
+  float vmax = 0;
+  double sq = 0;
+#pragma omp parallel for schedule(static) reduction(max : vmax) reduction(+ : sq)
+  for (int64_t i = 0; i < n; ++i) {
+    const float* r = x.row(i);
+    const float s = unit ? inv_norm_of(r, d) : 1.0f;
+    for (int64_t j = 0; j < d; ++j) {
+      const float v = r[j] * s - f.mean[j];
+      vmax = std::max(vmax, std::abs(v));
+      sq += double(v) * v;
+    }
+  }
+  f.max_abs = vmax;
+  f.rms = std::sqrt(sq / std::max<double>(1.0, double(n) * d));
+  return f;
+}
+
+HalfRows to_half(ConstView x, const std::vector<int32_t>& order, bool unit, const HalfFit& fit) {
+  const int64_t n = order.empty() ? x.rows : static_cast<int64_t>(order.size());
+  HalfRows h;
+  h.n = n;
+  h.d = (x.cols + 7) / 8 * 8;
+  h.h.resize(static_cast<size_t>(checked_mul(n, h.d)));
+  h.scale = fit.max_abs > 0 ? std::ldexp(1.0f, 13 - std::ilogb(fit.max_abs)) : 1.0f;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float* r = x.row(order.empty() ? i : order[i]);
+    uint16_t* o = h.h.data() + i * h.d;
+    const float s = unit ? inv_norm_of(r, x.cols) : 1.0f;
+    for (int64_t j = 0; j < x.cols; ++j) o[j] = float_to_half((r[j] * s - fit.mean[j]) * h.scale);
+    for (int64_t j = x.cols; j < h.d; ++j) o[j] = 0;
+  }
+  return h;
+}
+
+std::vector<int32_t> locality_order(const Points& x, int leaf_size, uint64_t seed) {
   return build_tree(x, leaf_size, seed ^ 0x2545F4914F6CDD1DULL).perm;
 }
 
-NeighborLists forest_init(ConstView x, const NndParams& p) {
-  PRISM_CHECK(x.rows > p.k + 1, "NN-descent needs more than k + 1 rows");
-  PRISM_CHECK(x.rows <= std::numeric_limits<int32_t>::max(), "too many rows");
+NeighborLists forest_init(const Points& x, const NndParams& p) {
+  PRISM_CHECK(x.rows() > p.k + 1, "NN-descent needs more than k + 1 rows");
+  PRISM_CHECK(x.rows() <= std::numeric_limits<int32_t>::max(), "too many rows");
   NeighborLists g;
-  g.n = x.rows;
+  g.n = x.rows();
   g.k = p.k;
   const size_t total = static_cast<size_t>(checked_mul(g.n, g.k));
   g.idx.resize(total);
@@ -458,9 +535,9 @@ NeighborLists forest_init(ConstView x, const NndParams& p) {
   return g;
 }
 
-int descend(ConstView x, NeighborLists& g, const NndParams& p, ProgressScope* progress,
+int descend(const Points& x, NeighborLists& g, const NndParams& p, ProgressScope* progress,
             int64_t progress_base) {
-  PRISM_CHECK(x.rows == g.n, "lists and data disagree on the row count");
+  PRISM_CHECK(x.rows() == g.n, "lists and data disagree on the row count");
   Candidates fresh, old;
   ProposalBlock proposals(std::min<int64_t>(g.n, kJoinBlock));
   const int mc = std::min(p.max_candidates, g.k);
@@ -469,7 +546,7 @@ int descend(ConstView x, NeighborLists& g, const NndParams& p, ProgressScope* pr
     fresh.reset(g.n, mc);
     old.reset(g.n, mc);
     sample_candidates(g, p.seed, it, fresh, old);
-    const int64_t changed = local_join(x, g, fresh, old, proposals);
+    const int64_t changed = local_join(x, g, fresh, old, proposals, progress);
     ++it;
     if (progress) progress->update(progress_base + it);
     if (static_cast<double>(changed) <= p.delta * static_cast<double>(g.n) * g.k) break;
@@ -477,9 +554,9 @@ int descend(ConstView x, NeighborLists& g, const NndParams& p, ProgressScope* pr
   return it;
 }
 
-NeighborLists expand_lists(ConstView x, const NeighborLists& g, int k2) {
-  PRISM_CHECK(x.rows == g.n && k2 >= 1 && k2 < g.n, "expand_lists: bad sizes");
-  const int64_t n = g.n, d = x.cols;
+NeighborLists expand_lists(const Points& x, const NeighborLists& g, int k2) {
+  PRISM_CHECK(x.rows() == g.n && k2 >= 1 && k2 < g.n, "expand_lists: bad sizes");
+  const int64_t n = g.n;
   const int k = g.k;
   NeighborLists out;
   out.n = n;
@@ -510,12 +587,11 @@ NeighborLists expand_lists(ConstView x, const NeighborLists& g, int k2) {
           if (q >= 0 && seen[q] != i) seen[q] = i, cand.push_back(q);
         }
       }
-      const float* xi = x.row(i);
       constexpr size_t kAhead = 8;  // rows prefetched ahead of the distance loop
-      for (size_t c = 0; c < std::min(kAhead, cand.size()); ++c) prefetch_row(x.row(cand[c]), d);
+      for (size_t c = 0; c < std::min(kAhead, cand.size()); ++c) x.prefetch(cand[c]);
       for (size_t c = 0; c < cand.size(); ++c) {
-        if (c + kAhead < cand.size()) prefetch_row(x.row(cand[c + kAhead]), d);
-        const float dd = sq_l2(xi, x.row(cand[c]), d);
+        if (c + kAhead < cand.size()) x.prefetch(cand[c + kAhead]);
+        const float dd = x.dist(i, cand[c]);
         if (dd < r.dist[0]) push_new(r, cand[c], dd);
       }
       // Too few distinct candidates (tiny components): fill from random points.
@@ -525,12 +601,12 @@ NeighborLists expand_lists(ConstView x, const NeighborLists& g, int k2) {
           const auto q = static_cast<int32_t>(rng.below(n));
           if (seen[q] == i) continue;
           seen[q] = i;
-          push_new(r, q, sq_l2(xi, x.row(q), d));
+          push_new(r, q, x.dist(i, q));
         }
         for (int64_t q = 0, s = 0; s < k2; ++s) {
           if (r.idx[s] >= 0) continue;
           while (q < n && (q == i || seen[q] == i)) ++q;
-          if (q < n) seen[q] = i, r.idx[s] = static_cast<int32_t>(q), r.dist[s] = sq_l2(xi, x.row(q), d);
+          if (q < n) seen[q] = i, r.idx[s] = static_cast<int32_t>(q), r.dist[s] = x.dist(i, q);
         }
         heapify(r);
       }

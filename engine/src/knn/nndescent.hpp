@@ -5,10 +5,76 @@
 #include <cstdint>
 #include <vector>
 
+#include "distance.hpp"
 #include "prism/matrix.hpp"
 #include "prism/progress.hpp"
 
 namespace prism::knn_detail {
+
+/// Rows in IEEE half precision, each padded with zeros to `d` (a multiple of
+/// 8) columns and scaled by `scale` (see distance.hpp).
+struct HalfRows {
+  int64_t n = 0, d = 0;
+  float scale = 1.0f;
+  std::vector<uint16_t> h;
+  const uint16_t* row(int64_t i) const { return h.data() + i * d; }
+};
+
+/// How x's rows (each scaled to unit norm first when `unit`) fit half
+/// precision once centred: the column means, the largest |value - mean| and
+/// the root mean square of value - mean.
+struct HalfFit {
+  std::vector<float> mean;
+  float max_abs = 0;
+  double rms = 0;
+  /// Half precision keeps about 11 bits relative to max_abs: refused when the
+  /// typical value would keep fewer than 5 (a few far outliers), or when the
+  /// values are not finite.
+  bool suits() const { return std::isfinite(max_abs) && max_abs > 0 && max_abs <= 64 * rms; }
+};
+HalfFit half_fit(ConstView x, bool unit);
+
+/// Half-precision copy of rows order[0], order[1], ... of x (all rows in order
+/// when `order` is empty), each scaled to unit norm first when `unit`, then
+/// centred on fit.mean (distances do not change) and scaled by the power of
+/// two that puts fit.max_abs in [2^13, 2^14).
+HalfRows to_half(ConstView x, const std::vector<int32_t>& order, bool unit, const HalfFit& fit);
+
+/// The vectors NN-descent works on: a float32 view or half-precision rows.
+/// dist() is the squared L2 distance (times scale^2 for half rows: the same
+/// order).
+class Points {
+ public:
+  Points(ConstView x) : f_(x) {}  // NOLINT: implicit on purpose
+  Points(const HalfRows& h) : h_(&h) {}  // NOLINT
+  int64_t rows() const { return h_ ? h_->n : f_.rows; }
+  int64_t dims() const { return h_ ? h_->d : f_.cols; }
+  float dist(int64_t i, int64_t j) const {
+    return h_ ? sq_l2_half(h_->row(i), h_->row(j), h_->d) : sq_l2(f_.row(i), f_.row(j), f_.cols);
+  }
+  /// <normal, row j> with normal in the rows' (scaled) units, dims() long.
+  float proj(const float* normal, int64_t j) const {
+    return h_ ? dot_half(normal, h_->row(j), h_->d) : dot(normal, f_.row(j), f_.cols);
+  }
+  void decode(int64_t i, float* out) const {
+    if (h_) {
+      for (int64_t j = 0; j < h_->d; ++j) out[j] = half_to_float(h_->row(i)[j]);
+    } else {
+      std::copy(f_.row(i), f_.row(i) + f_.cols, out);
+    }
+  }
+  void prefetch(int64_t i) const {
+    if (h_) {
+      for (int64_t j = 0; j < h_->d; j += 32) __builtin_prefetch(h_->row(i) + j);
+    } else {
+      prefetch_row(f_.row(i), f_.cols);
+    }
+  }
+
+ private:
+  ConstView f_{};
+  const HalfRows* h_ = nullptr;
+};
 
 struct NndParams {
   int k = 15;               ///< list length of forest_init
@@ -33,17 +99,17 @@ struct NeighborLists {
 
 /// The rows of x in the leaf order of one random-projection tree: rows close
 /// in space come out close in the order (a cheap space-filling order).
-std::vector<int32_t> locality_order(ConstView x, int leaf_size, uint64_t seed);
+std::vector<int32_t> locality_order(const Points& x, int leaf_size, uint64_t seed);
 
 /// First lists (p.k per row, self excluded) from a random-projection forest
 /// over x's rows, under squared L2 distance; all entries fresh. Needs x.rows > p.k + 1.
-NeighborLists forest_init(ConstView x, const NndParams& p);
+NeighborLists forest_init(const Points& x, const NndParams& p);
 
 /// Improves the lists by NN-descent iterations on x (squared L2) until an
 /// iteration changes fewer than p.delta * n * k entries or p.max_iters ran.
 /// Reports each iteration to `progress` as progress_base + iteration. Returns
 /// the iterations run. Deterministic for a fixed seed, whatever the thread count.
-int descend(ConstView x, NeighborLists& g, const NndParams& p, ProgressScope* progress,
+int descend(const Points& x, NeighborLists& g, const NndParams& p, ProgressScope* progress,
             int64_t progress_base);
 
 /// Longer lists from a converged short graph: row i of the result holds the
@@ -51,6 +117,6 @@ int descend(ConstView x, NeighborLists& g, const NndParams& p, ProgressScope* pr
 /// (up to g.k + g.k^2 candidates, each measured once), all entries fresh.
 /// The cheap way to a large-k graph (t-SNE's 3 x perplexity): NN-descent's
 /// joins grow with the square of the list length, this with g.k^2.
-NeighborLists expand_lists(ConstView x, const NeighborLists& g, int k2);
+NeighborLists expand_lists(const Points& x, const NeighborLists& g, int k2);
 
 }  // namespace prism::knn_detail

@@ -129,6 +129,7 @@ std::vector<double> covariance(ConstView x, const std::vector<float>& meanf, Pro
     for (int64_t i = 0; i < d; ++i)
       for (int64_t j = i; j < d; ++j) cov[i * d + j] += c[i * d + j];
     scope.update(++done);
+    scope.check();
   }
   const double scale = 1.0 / static_cast<double>(std::max<int64_t>(1, n - 1));
   for (int64_t i = 0; i < d; ++i)
@@ -214,6 +215,7 @@ PcaModel fit_pca_cpu(ConstView x, const PcaParams& p, Progress* progress) {
       times_centred(x, meanf, z, l, y);
       orthonormalise(y, static_cast<int>(n), static_cast<int>(l));
       scope.update(it + 1);
+      scope.check();
     }
     // B^T = Xc^T Q (d x l); B B^T = Q^T Xc Xc^T Q (l x l) has the eigenvectors U,
     // and the principal axes are B^T U / sigma.

@@ -129,6 +129,8 @@ PreparedReduction prepare_reduction(ConstView x, const ReduceParams& params, Pro
   record.knn_exact = resolve_knn_mode(data.rows, kp) == KnnMode::exact;
 
   t0 = Clock::now();
+  // Affinities / fuzzy graph and the initial layout (seconds to a minute at 1M points).
+  std::optional<ProgressScope> init_stage(std::in_place, progress, "init", 0);
   const Init init = tsne ? params.tsne.init : params.umap.init;
   Matrix initial;
   // UMAP's spectral start falls back to PCA when the eigensolver fails.
@@ -151,13 +153,14 @@ PreparedReduction prepare_reduction(ConstView x, const ReduceParams& params, Pro
     up.dims = params.dims;
     up.seed = params.seed;
     up.backend = backend;
-    UmapPlan plan = plan_umap(graph, init_ptr, up);
+    UmapPlan plan = plan_umap(graph, init_ptr, up, progress);
     record.init = plan.init_used;
     record.n_epochs = plan.params.n_epochs;
     record.learning_rate = plan.params.learning_rate;
     if (!plan.warning.empty()) warn(plan.warning);
     out.reducer = make_umap(std::move(plan));
   }
+  init_stage.reset();
   out.times.init = since(t0);
   return out;
 }

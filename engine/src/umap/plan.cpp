@@ -123,7 +123,10 @@ UmapPlan make_umap_plan(const KnnGraph& knn, const Matrix* initial, const UmapPa
 
 std::unique_ptr<Reducer> make_umap_cpu(const KnnGraph& graph, const Matrix* initial,
                                        const UmapParams& params) {
-  return make_umap_cpu(make_umap_plan(graph, initial, params, umap_spectral_layout_cpu));
+  const SpectralSolver cpu = [](const FuzzyGraph& g, int dims, uint64_t seed, Matrix& out) {
+    return umap_spectral_layout_cpu(g, dims, seed, out);
+  };
+  return make_umap_cpu(make_umap_plan(graph, initial, params, cpu));
 }
 
 }  // namespace prism

@@ -3,6 +3,7 @@
 // labels at their centroids, a legend, written as a PNG. What `prism render`,
 // `prism reduce --png`, `prism bench` and `prism batch` call.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "prism/matrix.hpp"
 #include "prism/render/image.hpp"
 #include "prism/render/renderer.hpp"
+#include "prism/render/thumbnails.hpp"
 
 namespace prism::render {
 
@@ -32,6 +34,9 @@ struct FigureOptions {
   /// sprites: round points with rings; compute: the 64-bit atomic path, faster
   /// for millions of points (RuntimeError when the device lacks it).
   Rasterizer rasterizer = Rasterizer::sprites;
+  /// Thumbnails drawn in place of the points (sprites only), one per row.
+  std::shared_ptr<const ThumbnailSource> images;
+  float image_px = 0.0f;  ///< thumbnail edge in pixels; 0 picks one from the point count
 };
 
 /// Renders the figure offscreen. y is n x 2 or n x 3 (finite values); meta,

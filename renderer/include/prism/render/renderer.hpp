@@ -10,18 +10,22 @@
 #include "prism/matrix.hpp"
 #include "prism/render/camera.hpp"
 #include "prism/render/image.hpp"
+#include "prism/render/thumbnails.hpp"
 
 namespace prism::render {
 
 /// Per-point highlight bits (a uint8 per point); drawn distinctly, in this
 /// order of precedence: hovered (black ring), selected (orange ring),
-/// neighbour (blue ring), search match (yellow ring).
+/// neighbour (blue ring), search match (yellow ring). kFocus has no ring: it
+/// only keeps a point at full colour when the style isolates (a class picked
+/// in the legend).
 enum PointState : uint8_t {
   kNone = 0,
   kSelected = 1,
   kHovered = 2,
   kMatch = 4,
   kNeighbor = 8,
+  kFocus = 16,
 };
 
 /// How points look in a frame.
@@ -30,7 +34,26 @@ struct PointStyle {
   float alpha = 1.0f;                       ///< opacity multiplier in [0, 1]
   Rgba8 background{255, 255, 255, 255};     ///< clear colour
   bool isolate = false;                     ///< dim (and make unpickable) points with no state bit
+  /// Draw only the first `max_points` points of the draw order (0: all): the
+  /// budget of a moving camera. Under DrawOrder::shuffled they are a uniform
+  /// random sample, so the picture's density stays true.
+  int64_t max_points = 0;
+  /// Edge of a thumbnail (set_thumbnails) in world units; 0 draws dots only.
+  /// Perspective views scale it with depth like any object.
+  float image_size = 0.0f;
+  /// Level of detail: a point whose thumbnail would be smaller than this many
+  /// pixels on screen, or whose image is not loaded yet, stays a dot.
+  float image_min_px = 6.0f;
 };
+
+/// The order points are stored and drawn in. `rows`: row order (at equal
+/// depth the later row wins). `shuffled`: a seeded permutation, so that any
+/// prefix (PointStyle::max_points) is a uniform sample of the rows. Picking
+/// and ids always report rows.
+enum class DrawOrder { rows, shuffled };
+
+/// Per-point size multiplier for set_sizes(): 64 is 1.0, 255 about 4.
+inline constexpr uint8_t kUnitSize = 64;
 
 /// How points become pixels.
 enum class Rasterizer {
@@ -71,7 +94,24 @@ class OffscreenRenderer {
   void set_colors(std::span<const uint32_t> packed);
   /// One PointState bit set per point (size must equal the point count).
   void set_states(std::span<const uint8_t> states);
+  /// One size multiplier per point (kUnitSize = 1.0); all kUnitSize by default.
+  void set_sizes(std::span<const uint8_t> sizes);
+  /// How points are ordered for drawing (default rows). Clears the points:
+  /// call it before set_positions.
+  void set_draw_order(DrawOrder order, uint64_t seed = 0);
   int64_t size() const;
+
+  /// Thumbnails drawn in place of points (PointStyle::image_size > 0); nullptr
+  /// removes them. `capacity` images fit on the device at once (0: as many as
+  /// the rows, within a memory budget); beyond it the least recently requested
+  /// are evicted. Images load lazily: see request_thumbnails.
+  void set_thumbnails(std::shared_ptr<const ThumbnailSource> source, int64_t capacity = 0);
+  /// Rows whose images the next frames should show, most wanted first; those
+  /// not on the device are loaded and uploaded before the next frame draws
+  /// (within a per-frame budget; slow sources decode a few per frame).
+  void request_thumbnails(std::span<const int64_t> rows);
+  /// How many images are on the device, and how many fit.
+  ThumbnailStats thumbnail_stats() const;
 
   /// Draws a frame and waits for it. `readback` copies colour and ids back for
   /// color()/ids()/pick(); without it only the GPU work is done (benchmarks).
@@ -83,7 +123,8 @@ class OffscreenRenderer {
 
   /// The last frame's colour image.
   const Image& color() const;
-  /// The last frame's id image: row-major width x height, point row + 1, 0 = background.
+  /// The last frame's id image: row-major width x height, point row + 1, 0 =
+  /// background (rows whatever the draw order).
   const std::vector<uint32_t>& ids() const;
   /// Row index of the point drawn at pixel (x, y), or the nearest one within
   /// `radius` pixels; -1 when there is none.

@@ -60,6 +60,32 @@ struct PlacedLabel {
   glm::vec2 box_min{0.0f}, box_max{0.0f};
 };
 
+/// Places labels one at a time without overlaps: each tries a few positions
+/// around its anchor (right, left, above, below; centred ones first on the
+/// anchor) and takes the first that leaves no placed box within `padding`
+/// pixels and stays inside the width x height viewport. A grid of buckets
+/// keeps each try near constant time, so thousands of labels per frame are
+/// cheap (TensorBoard's projector uses such a collision grid too).
+class LabelLayout {
+ public:
+  LabelLayout(int width, int height, float padding = 2.0f);
+  /// Places `request` (its id and priority are not used here); returns false
+  /// when every position clashes or leaves the viewport.
+  bool place(const LabelRequest& request, PlacedLabel* placed);
+  /// Marks a box as taken without a label (a panel over the view).
+  void block(glm::vec2 box_min, glm::vec2 box_max);
+  size_t size() const { return boxes_.size(); }
+
+ private:
+  bool clashes(glm::vec2 lo, glm::vec2 hi) const;
+  void insert(glm::vec2 lo, glm::vec2 hi);
+  int width_, height_, gx_, gy_;
+  float padding_;
+  static constexpr float kCell = 64.0f;
+  std::vector<std::pair<glm::vec2, glm::vec2>> boxes_;
+  std::vector<std::vector<uint32_t>> buckets_;  // per cell: indices into boxes_
+};
+
 /// Places labels greedily by priority (ties by request order); each label
 /// tries a few positions around its anchor and is dropped when all of them
 /// overlap an already placed label (boxes grown by `padding` pixels) or leave

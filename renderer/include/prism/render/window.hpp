@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "prism/matrix.hpp"
 #include "prism/render/camera.hpp"
@@ -41,7 +42,17 @@ class Window {
 
   /// Polls events and starts an ImGui frame.
   void new_frame();
-  /// Draws the points and ImGui's draw data and presents. Handles swapchain
+  /// A mouse that scripts move and press: from the next new_frame() on, ImGui
+  /// sees the pointer at framebuffer pixel (x, y) with the left button `down`
+  /// (and Shift held when `shift`) instead of the real one, so panels and the
+  /// legend are clicked as a person clicks them. clear_scripted_mouse() gives
+  /// the real mouse back.
+  void set_scripted_mouse(float x, float y, bool down, bool shift = false);
+  void clear_scripted_mouse();
+  bool has_scripted_mouse() const;
+  /// Draws the points (or shows the last points image again when nothing
+  /// about them changed) and ImGui's draw data, and presents. Uploads the
+  /// thumbnails requested since the last frame first. Handles swapchain
   /// re-creation (resize, out-of-date) internally.
   void render(const Camera& camera, const PointStyle& style);
   /// Waits until the GPU is idle (before updating many buffers or exiting).
@@ -52,7 +63,19 @@ class Window {
   void set_positions(ConstView y);
   void set_colors(std::span<const uint32_t> packed);
   void set_states(std::span<const uint8_t> states);
+  void set_sizes(std::span<const uint8_t> sizes);
+  void set_draw_order(DrawOrder order, uint64_t seed = 0);
   int64_t size() const;
+  /// Draw position -> row under DrawOrder::shuffled (empty: row order). A
+  /// frame with PointStyle::max_points = m draws the rows draw_order()[0, m).
+  const std::vector<uint32_t>& draw_order() const;
+  void set_thumbnails(std::shared_ptr<const ThumbnailSource> source, int64_t capacity = 0);
+  void request_thumbnails(std::span<const int64_t> rows);
+  ThumbnailStats thumbnail_stats() const;
+  /// False when the last frame showed the points image of an earlier frame
+  /// again (nothing about the points changed: camera, style, buffers), true
+  /// when it drew the points. A still camera costs only the panels.
+  bool last_frame_drew_points() const;
 
   /// Pixel whose point id is read back every frame (-1, -1: none).
   void set_pick_pixel(int x, int y);
