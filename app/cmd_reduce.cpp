@@ -88,6 +88,7 @@ CommandSetup setup = [](CLI::App& sub) {
     note(cat(to_string(params.method), " ", params.dims, "D of ", ds.rows(), " x ", ds.cols(), " on ",
              to_string(proj.record.backend), ": load ", load_s, " s, kNN ", proj.times.knn, " s, init ",
              proj.times.init, " s, optimise ", proj.times.optimise, " s",
+             proj.record.tsne_method.empty() ? std::string() : cat(" (repulsion ", proj.record.tsne_method, ")"),
              std::isnan(proj.objective) ? std::string() : cat(", KL ", proj.objective)));
 
     const Dataset* out_ds = &ds;

@@ -126,6 +126,7 @@ nlohmann::json record_json(const RunRecord& r) {
     j["knn"] = {{"k", r.knn_k}, {"exact", r.knn_exact}};
     j["n_epochs"] = r.n_epochs;
     j["learning_rate"] = r.learning_rate;
+    if (!r.tsne_method.empty()) j["negative_gradient_method"] = r.tsne_method;
   }
   if (r.pca_dims > 0) j["pca_dims"] = r.pca_dims;
   if (r.normalised) j["normalised"] = true;

@@ -60,6 +60,16 @@ TEST(ParamTable, NamesAliasesAndFlags) {
   EXPECT_EQ(find_param(Method::tsne, "n_iter"), find_param(Method::tsne, "max_iter"));
   EXPECT_EQ(find_param(Method::tsne, "iterations"), find_param(Method::tsne, "max_iter"));
   EXPECT_EQ(find_param(Method::tsne, "theta"), find_param(Method::tsne, "angle"));
+  // openTSNE's negative_gradient_method, --tsne-method for short; the value reaches TsneParams.
+  const ParamSpec* ngm = find_param(Method::tsne, "negative_gradient_method");
+  ASSERT_NE(ngm, nullptr);
+  EXPECT_EQ(find_param(Method::tsne, "tsne-method"), ngm);
+  EXPECT_EQ(to_string(ngm->default_value()), "auto");
+  ReduceParams rp;
+  rp.method = Method::tsne;
+  set_param(rp, *ngm, ParamValue(std::string("fft")));
+  EXPECT_EQ(rp.tsne.method, TsneMethod::fft);
+  EXPECT_THROW(set_param(rp, *ngm, ParamValue(std::string("fmm"))), InputError);
   EXPECT_EQ(find_param(Method::umap, "perplexity"), nullptr);
   EXPECT_EQ(find_param(Method::umap, "n_neighbors")->flag(), "--n-neighbors");
   // One canonical name per method row.

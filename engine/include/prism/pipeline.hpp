@@ -46,6 +46,7 @@ struct RunRecord {
   bool normalised = false;         ///< rows scaled to unit length first (cosine)
   int n_epochs = 0;                ///< UMAP epochs / t-SNE iterations planned
   double learning_rate = 0;        ///< the resolved learning rate
+  std::string tsne_method;         ///< t-SNE: the repulsion that ran ("bh" or "fft"); empty otherwise
   std::vector<std::string> warnings;  ///< fallbacks and other notes, in order
 };
 

@@ -1,8 +1,11 @@
 #pragma once
-// Barnes-Hut t-SNE in 2D and 3D (van der Maaten 2014; optimisation as in
-// openTSNE / Kobak & Berens 2019). Stages: perplexity calibration, P
-// symmetrisation, attractive forces, tree build, repulsive forces, update.
+// t-SNE in 2D and 3D (van der Maaten 2014; optimisation as in openTSNE /
+// Kobak & Berens 2019), the repulsion by Barnes-Hut (2D, 3D) or by
+// FFT-accelerated interpolation (2D; Linderman et al. 2019). Stages:
+// perplexity calibration, P symmetrisation, attractive forces, repulsive
+// forces (tree or grid), update.
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "prism/knn.hpp"
@@ -10,9 +13,31 @@
 
 namespace prism {
 
+/// How the repulsive forces are computed (openTSNE's negative_gradient_method).
+enum class TsneMethod {
+  automatic,   ///< fft in 2D on the CPU from kTsneFftMinPoints points, else barnes_hut
+  barnes_hut,  ///< Barnes-Hut on a quadtree / octree at angle theta: 2D and 3D, CPU and CUDA
+  fft,         ///< FFT-accelerated interpolation on a grid: 2D only, CPU only
+};
+
+/// Parses "auto" | "bh" | "fft" (also "barnes_hut", "barnes-hut"); throws InputError otherwise.
+TsneMethod parse_tsne_method(const std::string& s);
+/// "auto", "bh", "fft".
+const char* to_string(TsneMethod m);
+
+/// From this many points `automatic` picks the FFT method in 2D on the CPU.
+/// Its cost per iteration is O(N) plus FFTs whose size follows the layout's
+/// extent (a t-SNE layout of 70,000 points already spans ~200 unit boxes),
+/// against Barnes-Hut's O(N log N): measured on one core, Barnes-Hut is 3x
+/// cheaper at 70k (Fashion-MNIST's final layout) and the FFT 2.2x cheaper at
+/// 1M (bench/RESULTS.md, "t-SNE at scale"; openTSNE's cut is 10k, but its
+/// Barnes-Hut is slower than this one).
+inline constexpr int64_t kTsneFftMinPoints = 500000;
+
 struct TsneParams {
   int dims = 2;                     ///< 2 or 3
   double perplexity = 30.0;         ///< the kNN graph has k = min(N - 1, ceil(3 * perplexity))
+  TsneMethod method = TsneMethod::automatic;  ///< repulsion: Barnes-Hut, FFT interpolation or auto
   double theta = 0.5;               ///< Barnes-Hut angle (scikit-learn's `angle`; 0: exact repulsion)
   int max_iter = 1000;              ///< iterations in all, early exaggeration included
   int early_exaggeration_iter = 250;  ///< iterations with early exaggeration
@@ -41,7 +66,7 @@ int tsne_neighbors(const TsneParams& params, int64_t n);
 /// exaggeration 1 with momentum 0.8, the momentum buffer restarting between
 /// the phases, the gains kept).
 struct TsnePlan {
-  TsneParams params;            ///< checked; learning_rate resolved (> 0)
+  TsneParams params;            ///< checked; learning_rate resolved (> 0); method as requested
   int64_t n = 0;                ///< points
   /// n x dims (point i, coordinate d at [i * dims + d]) in the caller's
   /// numbering, centred: init pca is the given layout scaled so its first
@@ -61,6 +86,11 @@ struct TsnePlan {
   bool restarts_momentum(int64_t iter) const {
     return iter == params.early_exaggeration_iter && iter > 0;
   }
+  /// The repulsion `backend` (cpu or cuda) runs: the requested method, or for
+  /// automatic fft in 2D from kTsneFftMinPoints points on the CPU and
+  /// barnes_hut otherwise (the CUDA backend has Barnes-Hut only). Throws
+  /// InputError when fft was asked for on cuda.
+  TsneMethod method_on(Backend backend) const;
 };
 
 /// Checks the graph (every neighbour another point, every distance finite and

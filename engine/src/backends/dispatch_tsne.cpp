@@ -10,7 +10,10 @@ namespace prism {
 
 std::unique_ptr<Reducer> make_tsne(const KnnGraph& g, const TsnePlan& plan) {
 #ifdef PRISM_HAVE_CUDA
-  if (resolve_backend(plan.params.backend) == Backend::cuda) return cuda::make_tsne(g, plan);
+  if (resolve_backend(plan.params.backend) == Backend::cuda) {
+    plan.method_on(Backend::cuda);  // throws for fft: the GPU has Barnes-Hut only
+    return cuda::make_tsne(g, plan);
+  }
 #else
   resolve_backend(plan.params.backend);
 #endif

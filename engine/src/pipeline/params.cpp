@@ -21,6 +21,7 @@ ParamValue to_value(Init v) { return std::string(to_string(v)); }
 ParamValue to_value(Metric v) { return std::string(to_string(v)); }
 ParamValue to_value(KnnMode v) { return std::string(to_string(v)); }
 ParamValue to_value(PcaSolver v) { return std::string(to_string(v)); }
+ParamValue to_value(TsneMethod v) { return std::string(to_string(v)); }
 
 // set_param has checked the type and the range before these run.
 void from_value(bool& f, const ParamValue& v) { f = std::get<bool>(v); }
@@ -30,6 +31,7 @@ void from_value(Init& f, const ParamValue& v) { f = parse_init(std::get<std::str
 void from_value(Metric& f, const ParamValue& v) { f = parse_metric(std::get<std::string>(v)); }
 void from_value(KnnMode& f, const ParamValue& v) { f = parse_knn_mode(std::get<std::string>(v)); }
 void from_value(PcaSolver& f, const ParamValue& v) { f = parse_pca_solver(std::get<std::string>(v)); }
+void from_value(TsneMethod& f, const ParamValue& v) { f = parse_tsne_method(std::get<std::string>(v)); }
 
 #define PRISM_FIELD(path)                                                        \
   .get = [](const ReduceParams& p) -> ParamValue { return to_value(p.path); },  \
@@ -64,6 +66,11 @@ const ParamSpec kTable[] = {
     {.name = "learning_rate", .method = Method::tsne, .type = T::real, .min = 0, .max = kInf,
      .automatic = "auto", .help = "Gradient step; auto = max(N / early_exaggeration, 50)",
      PRISM_FIELD(tsne.learning_rate)},
+    {.name = "negative_gradient_method", .aliases = "tsne_method", .method = Method::tsne, .type = T::choice,
+     .choices = "auto bh fft",
+     .help = "Repulsion: Barnes-Hut (bh; 2D/3D, CPU/GPU), FFT interpolation (fft; 2D, CPU), or auto (fft in 2D "
+             "on the CPU from 500,000 points)",
+     PRISM_FIELD(tsne.method)},
     {.name = "angle", .aliases = "theta", .method = Method::tsne, .type = T::real, .min = 0, .max = 1.5,
      .help = "Barnes-Hut accuracy (0: exact repulsion, slow)", PRISM_FIELD(tsne.theta)},
     {.name = "init", .method = Method::tsne, .type = T::choice, .choices = "pca random",

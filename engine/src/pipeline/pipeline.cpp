@@ -73,7 +73,9 @@ PreparedReduction prepare_reduction(ConstView x, const ReduceParams& params, Pro
   check_reduction_memory(x, params);  // fail now, not when killed halfway
   PreparedReduction out;
   RunRecord& record = out.record;
-  record.backend = resolve_backend(params.backend);
+  // The FFT repulsion is CPU-only: asked for explicitly, it keeps an automatic backend on the CPU.
+  const bool cpu_only = params.method == Method::tsne && params.tsne.method == TsneMethod::fft;
+  record.backend = cpu_only && params.backend == Backend::automatic ? Backend::cpu : resolve_backend(params.backend);
   const Backend backend = record.backend;
   auto warn = [&](const std::string& message) {
     record.warnings.push_back(message);
@@ -144,6 +146,7 @@ PreparedReduction prepare_reduction(ConstView x, const ReduceParams& params, Pro
     record.init = plan.params.init;
     record.n_epochs = plan.params.max_iter;
     record.learning_rate = plan.params.learning_rate;
+    record.tsne_method = to_string(plan.method_on(backend));
     out.reducer = make_tsne(graph, plan);
   } else {
     UmapParams up = params.umap;

@@ -9,8 +9,30 @@
 
 namespace prism {
 
+TsneMethod parse_tsne_method(const std::string& s) {
+  if (s == "auto" || s == "automatic") return TsneMethod::automatic;
+  if (s == "bh" || s == "barnes_hut" || s == "barnes-hut") return TsneMethod::barnes_hut;
+  if (s == "fft") return TsneMethod::fft;
+  throw InputError(cat("unknown t-SNE method '", s, "': expected auto, bh or fft"));
+}
+
+const char* to_string(TsneMethod m) {
+  switch (m) {
+    case TsneMethod::automatic: return "auto";
+    case TsneMethod::barnes_hut: return "bh";
+    case TsneMethod::fft: return "fft";
+  }
+  return "?";
+}
+
 void check_tsne_params(const TsneParams& p, int64_t n) {
   PRISM_EXPECTS(p.dims == 2 || p.dims == 3, "t-SNE embeds in 2 or 3 dimensions, got dims = ", p.dims);
+  PRISM_EXPECTS(p.method == TsneMethod::automatic || p.method == TsneMethod::barnes_hut ||
+                    p.method == TsneMethod::fft,
+                "t-SNE method must be auto, bh or fft");
+  PRISM_EXPECTS(p.method != TsneMethod::fft || p.dims == 2,
+                "t-SNE method 'fft' is 2D only (its interpolation grid would grow with the cube of the "
+                "layout's extent in 3D); use tsne_method 'bh' or 'auto' for ", p.dims, "D");
   PRISM_EXPECTS(std::isfinite(p.perplexity) && p.perplexity > 0, "t-SNE perplexity must be > 0, got ",
                 p.perplexity);
   PRISM_EXPECTS(n >= 2, "t-SNE needs at least 2 points, got ", n);
@@ -33,6 +55,17 @@ void check_tsne_params(const TsneParams& p, int64_t n) {
   PRISM_EXPECTS(p.init == Init::pca || p.init == Init::random,
                 "t-SNE starts from init 'pca' or 'random', not '", to_string(p.init), "'");
   PRISM_EXPECTS(p.pca_dims >= 0, "t-SNE pca_dims must be >= 0 (0: never), got ", p.pca_dims);
+}
+
+TsneMethod TsnePlan::method_on(Backend backend) const {
+  if (backend == Backend::cuda) {
+    PRISM_EXPECTS(params.method != TsneMethod::fft,
+                  "t-SNE method 'fft' runs on the CPU only: use backend 'cpu', or tsne_method 'bh' (or "
+                  "'auto') on the GPU");
+    return TsneMethod::barnes_hut;
+  }
+  if (params.method != TsneMethod::automatic) return params.method;
+  return params.dims == 2 && n >= kTsneFftMinPoints ? TsneMethod::fft : TsneMethod::barnes_hut;
 }
 
 int tsne_neighbors(const TsneParams& p, int64_t n) {

@@ -202,4 +202,14 @@ RepulsionStats repulsive_forces_exact(const double* y, int64_t n, int dims, doub
   return dims == 2 ? repulsive_forces_exact_d<2>(y, n, rep) : repulsive_forces_exact_d<3>(y, n, rep);
 }
 
+Repulsion::Repulsion(TsneMethod method, int dims, double theta) : method_(method), dims_(dims), theta_(theta) {
+  PRISM_CHECK(method == TsneMethod::barnes_hut || method == TsneMethod::fft, "unresolved t-SNE method");
+  PRISM_CHECK(method != TsneMethod::fft || dims == 2, "the FFT repulsion is 2D only, dims ", dims);
+  if (method == TsneMethod::fft) fft_ = std::make_unique<FftRepulsion>();
+}
+
+RepulsionStats Repulsion::operator()(const double* y, int64_t n, double* rep) {
+  return fft_ ? (*fft_)(y, n, rep) : repulsive_forces(y, n, dims_, theta_, rep);
+}
+
 }  // namespace prism::tsne

@@ -6,12 +6,14 @@
 //   attraction.cpp  exact attractive forces over the sparse P
 //   tree.hpp/.cpp   Morton-ordered quadtree (2D) / octree (3D)
 //   repulsion.cpp   Barnes-Hut repulsive forces and the normalisation Z
+//   fft_repulsion.cpp  the same by FFT-accelerated interpolation (2D)
 //   update.cpp      delta-bar-delta gradient descent with momentum, re-centring
 //   tsne_cpu.cpp    the Reducer that strings them together
 //
 // Embeddings inside the optimiser are double precision, row-major n x D
 // (point i, coordinate d is y[i * D + d]); the public interface hands out floats.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "prism/tsne.hpp"
@@ -82,11 +84,58 @@ RepulsionStats repulsive_forces(const double* y, int64_t n, int dims, double the
 /// Exact O(N^2) repulsion in double (the oracle for tests and the small-N KL).
 RepulsionStats repulsive_forces_exact(const double* y, int64_t n, int dims, double* rep);
 
+/// Grid of the FFT-accelerated interpolation (openTSNE's names and defaults:
+/// n_interpolation_points, min_num_intervals, ints_in_interval).
+struct FftGrid {
+  static constexpr int kMaxInterpolationPoints = 8;
+  int interpolation_points = 3;   ///< Lagrange nodes per box and axis
+  int min_intervals = 50;         ///< boxes per axis at least
+  double ints_in_interval = 1.0;  ///< box side (embedding units) once the layout is wider than min_intervals boxes
+  int max_intervals = 1000;       ///< boxes per axis at most (openTSNE's cap: beyond it boxes grow)
+};
+
+/// Repulsive forces and Z in 2D by FFT-accelerated interpolation (Linderman
+/// et al. 2019, FIt-SNE; openTSNE's negative_gradient_method="fft"): O(N)
+/// per call plus FFTs on a grid that grows with the layout's extent, not with
+/// N. Same outputs as repulsive_forces (rep: n x 2, may be nullptr for Z
+/// only). Holds its grid, FFTW plans and buffers between calls (one per
+/// optimiser: not to be shared between threads); reproducible for any thread
+/// count.
+class FftRepulsion {
+ public:
+  explicit FftRepulsion(FftGrid grid = {});
+  ~FftRepulsion();
+  FftRepulsion(FftRepulsion&&) noexcept;
+  FftRepulsion& operator=(FftRepulsion&&) noexcept;
+  RepulsionStats operator()(const double* y, int64_t n, double* rep);
+  /// Boxes per axis of the last call (0 before the first).
+  int boxes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The repulsion a plan asked for: Barnes-Hut at angle theta (2D, 3D) or the
+/// FFT interpolation (2D).
+class Repulsion {
+ public:
+  Repulsion(TsneMethod method, int dims, double theta);
+  RepulsionStats operator()(const double* y, int64_t n, double* rep);
+  TsneMethod method() const { return method_; }
+
+ private:
+  TsneMethod method_;
+  int dims_;
+  double theta_;
+  std::unique_ptr<FftRepulsion> fft_;
+};
+
 /// The gradient in openTSNE's / bhtsne's convention (the true dKL/dy_i is 4x
 /// this; the auto learning rate N / early_exaggeration assumes it):
 /// grad_i = exaggeration * attr_i - rep_i / Z. `scratch` holds n * dims doubles.
 /// Returns Z.
-double kl_gradient(const SparseP& p, const double* y, int dims, double theta,
+double kl_gradient(const SparseP& p, const double* y, int dims, Repulsion& repulsion,
                    double exaggeration, double* grad, double* scratch);
 
 /// One delta-bar-delta step (Jacobs 1988, as openTSNE's gradient_descent and

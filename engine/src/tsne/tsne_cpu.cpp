@@ -12,7 +12,11 @@ namespace {
 class TsneCpu final : public Reducer {
  public:
   TsneCpu(const KnnGraph& graph, const TsnePlan& plan)
-      : params_(plan.params), schedule_{plan.params, plan.n, {}}, n_(graph.n), dims_(plan.dims()) {
+      : params_(plan.params),
+        schedule_{plan.params, plan.n, {}},
+        n_(graph.n),
+        dims_(plan.dims()),
+        repulsion_(plan.method_on(Backend::cpu), plan.dims(), plan.params.theta) {
     PRISM_CHECK(plan.n == graph.n, "t-SNE plan for ", plan.n, " points, graph of ", graph.n);
     {
       const SparseP p = tsne_affinities(graph, params_.perplexity);
@@ -39,7 +43,7 @@ class TsneCpu final : public Reducer {
   void step() override {
     if (iter_ >= params_.max_iter) return;
     if (schedule_.restarts_momentum(iter_)) std::fill(update_.begin(), update_.end(), 0.0);
-    tsne::kl_gradient(p_, y_.data(), dims_, params_.theta, schedule_.exaggeration(iter_), grad_.data(),
+    tsne::kl_gradient(p_, y_.data(), dims_, repulsion_, schedule_.exaggeration(iter_), grad_.data(),
                       scratch_.data());
     tsne::gradient_step(y_.data(), grad_.data(), update_.data(), gains_.data(), n_, dims_,
                         params_.learning_rate, schedule_.momentum(iter_), params_.min_gain);
@@ -57,11 +61,12 @@ class TsneCpu final : public Reducer {
     return out_.view();
   }
 
-  // KL(P || Q) at the current layout, exaggeration off: one Z-only tree pass
-  // and one pass over P (about the cost of one iteration), cached per step.
+  // KL(P || Q) at the current layout, exaggeration off: one Z-only repulsion
+  // pass (tree or grid) and one pass over P (about the cost of one
+  // iteration), cached per step.
   double objective() override {
     if (kl_iter_ != iter_) {
-      const double z = tsne::repulsive_forces(y_.data(), n_, dims_, params_.theta, nullptr).z;
+      const double z = repulsion_(y_.data(), n_, nullptr).z;
       kl_ = p_log_p_ + tsne::sum_p_log1p_d2(p_, y_.data(), dims_) + std::log(z) * p_sum_;
       kl_iter_ = iter_;
     }
@@ -75,6 +80,7 @@ class TsneCpu final : public Reducer {
   std::vector<int32_t> order_;  // order_[internal] = caller's index
   int64_t n_;
   int dims_;
+  tsne::Repulsion repulsion_;   // Barnes-Hut or FFT, as the plan resolves for the CPU
   int64_t iter_ = 0;
   std::vector<double> y_, update_, gains_, grad_, scratch_;
   Matrix out_;

@@ -11,10 +11,10 @@ namespace {
 int sign(double v) { return (v > 0) - (v < 0); }
 }  // namespace
 
-double kl_gradient(const SparseP& p, const double* y, int dims, double theta,
+double kl_gradient(const SparseP& p, const double* y, int dims, Repulsion& repulsion,
                    double exaggeration, double* grad, double* scratch) {
   attractive_forces(p, y, dims, exaggeration, grad);
-  const double z = repulsive_forces(y, p.n, dims, theta, scratch).z;
+  const double z = repulsion(y, p.n, scratch).z;
   PRISM_CHECK(z > 0, "t-SNE normalisation Z = ", z);
   const double inv_z = 1.0 / z;
   const int64_t m = p.n * dims;
