@@ -33,6 +33,8 @@ struct ViewOptions {
   float point_size = 0;
   std::string sprite, sprite_size, image_column;
   bool no_images = false;
+  bool sprites_at_rest = false;
+  int64_t rest_chunk = 500000;
   double frame_ms = 50;
 };
 
@@ -116,6 +118,8 @@ int run_view(ViewOptions& o) {
   wo.width = ww;
   wo.height = wh;
   wo.title = cat("prism view - ", o.input.path);
+  wo.compute_rest = !o.sprites_at_rest;
+  wo.rest_chunk = o.rest_chunk;
   render::Window window(wo);
   ViewerApp app(model, window, config);
   ScriptSession session{app};
@@ -163,6 +167,13 @@ std::function<int()> setup(CLI::App& sub) {
   sub.add_option("--image-column", o->image_column,
                  "Thumbnails: a metadata column of image file paths (relative to the metadata file's folder)");
   sub.add_flag("--no-images", o->no_images, "Dots only, even for image data");
+  sub.add_flag("--sprites-at-rest", o->sprites_at_rest,
+               "Draw the resting camera's full frames as point sprites too (default: the compute rasteriser, "
+               "where the device has 64-bit atomics and no thumbnails show)");
+  sub.add_option("--rest-chunk", o->rest_chunk,
+                 "Points the compute rasteriser adds per frame while a resting frame fills in (0: all at once)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   sub.add_option("--frame-ms", o->frame_ms,
                  "Frame time a moving camera aims at: it draws a uniform sample that fits, all points at rest")
       ->capture_default_str();

@@ -110,7 +110,8 @@ bool ViewerApp::frame(float dt) {
   if (frame_start_.time_since_epoch().count() != 0) {
     frame_ms_ = ms_between(frame_start_, now);
     const int64_t drew = window_.last_frame_drew_points() ? frame_points_ : 0;
-    budget_.record(frame_ms_, drew, moving_);
+    // The budget prices sprites: frames drawn by the compute rasteriser (at rest) say nothing of them.
+    if (!(drew > 0 && window_.last_rasterizer() == render::Rasterizer::compute)) budget_.record(frame_ms_, drew, moving_);
     if (frame_log_.size() < 100000) frame_log_.push_back({frame_ms_, drew, moving_});
   }
   frame_start_ = now;
@@ -140,7 +141,8 @@ bool ViewerApp::frame(float dt) {
   window_.render(camera_, style_);
   // The points image on screen has every point once a frame drew it with
   // max_points 0 (a later frame may show that image again unchanged).
-  if (window_.last_frame_drew_points()) image_has_all_ = style_.max_points == 0;
+  if (window_.last_frame_drew_points())
+    image_has_all_ = style_.max_points == 0 && window_.last_frame_complete();
   rested_ = !moving_ && image_has_all_;
   if (!error_.empty() && scripted_) throw InputError(error_);
   return !quit_ && !window_.should_close();

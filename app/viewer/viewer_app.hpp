@@ -134,6 +134,10 @@ class ViewerApp {
   bool moving() const { return moving_; }
   /// The camera rests and every point has been drawn since it stopped.
   bool rested() const { return rested_; }
+  /// Milliseconds since the camera (or the points) last moved.
+  double ms_since_change() const {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - last_change_).count();
+  }
   const render::FrameBudget& budget() const { return budget_; }
   double frame_ms() const { return frame_ms_; }
   float panel_right() const { return panel_right_; }

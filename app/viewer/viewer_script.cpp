@@ -377,7 +377,13 @@ Step do_spin(S& s, const L& l) {
   return Step::done;
 }
 
-Step do_wait_rest(S& s, const L&) { return s.app.rested() ? Step::done : Step::again; }
+// Rested, and the frame with every point finished on the device (frame-stats'
+// ms_since_change then says how long full detail took after the camera stopped).
+Step do_wait_rest(S& s, const L&) {
+  if (!s.app.rested()) return Step::again;
+  s.app.window().wait_idle();
+  return Step::done;
+}
 
 std::string stats_json(const std::vector<FrameRecord>& log, bool moving) {
   std::vector<double> ms;
@@ -404,7 +410,7 @@ Step do_frame_stats(S& s, const L& l) {
   f.write(cat("{\n  \"points\": ", s.app.model().rows(), ",\n  \"window\": \"", s.app.window().width(), "x",
               s.app.window().height(), "\",\n  \"moving\": ", stats_json(log, true), ",\n  \"rest\": ",
               stats_json(log, false), ",\n  \"budget\": ", s.app.budget().budget(), ",\n  \"per_point_ns\": ",
-              s.app.budget().per_point_ns(), ",\n  \"fixed_ms\": ", s.app.budget().fixed_ms(), ",\n  \"rasterizer\": \"",
+              s.app.budget().per_point_ns(), ",\n  \"fixed_ms\": ", s.app.budget().fixed_ms(), ",\n  \"ms_since_change\": ", s.app.ms_since_change(), ",\n  \"rasterizer\": \"",
               s.app.window().last_rasterizer() == render::Rasterizer::compute ? "compute" : "sprites", "\"\n}\n"));
   f.commit();
   s.app.clear_frame_log();

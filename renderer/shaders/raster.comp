@@ -2,6 +2,7 @@
 // Compute rasterisation, pass 1: every point writes (depth << 32 | ~id) into a
 // 64-bit per-pixel word with atomicMin, so the nearest point wins without any
 // ordering (and, at equal depth, the later point, as in the sprite pipeline).
+// Points [first, n) of the draw order: a frame may be drawn in chunks.
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 #extension GL_EXT_shader_atomic_int64 : require
 layout(local_size_x = 256) in;
@@ -18,10 +19,11 @@ layout(push_constant) uniform Push {
   float radius;                  // pixels
   float alpha;
   uint groups_x;                 // workgroups per dispatch row
+  uint first;                    // the first draw position of this chunk
 } pc;
 
 void main() {
-  const uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * pc.groups_x * 256u;
+  const uint i = pc.first + gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * pc.groups_x * 256u;
   if (i >= pc.n) return;
   const vec4 p = pc.mvp * vec4(pos[3u * i], pos[3u * i + 1u], pos[3u * i + 2u], 1.0);
   if (p.w <= 0.0) return;

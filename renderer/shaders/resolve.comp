@@ -17,6 +17,7 @@ layout(push_constant) uniform Push {
   float radius;
   float alpha;
   uint groups_x;
+  uint first;
 } pc;
 
 // flags bit 1: write BGRA (a B8G8R8A8 swapchain) instead of RGBA.

@@ -20,6 +20,7 @@ struct ComputePush {
   uint32_t n, width, height, flags;
   float radius, alpha;
   uint32_t groups_x;
+  uint32_t first;
 };
 
 VkPipeline compute_pipeline(VkDevice device, VkPipelineLayout layout, const uint32_t* code, size_t bytes) {
@@ -103,7 +104,7 @@ void ComputeRaster::bind_buffers(const PointBuffers& points) {
 }
 
 void ComputeRaster::record(VkCommandBuffer cmd, const PointBuffers& points, const Camera& camera,
-                         const PointStyle& style, bool bgr) {
+                           const PointStyle& style, bool bgr, int64_t first, int64_t count) {
   auto barrier = [&](VkAccessFlags src, VkAccessFlags dst, VkPipelineStageFlags from, VkPipelineStageFlags to) {
     VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
     mb.srcAccessMask = src;
@@ -111,22 +112,29 @@ void ComputeRaster::record(VkCommandBuffer cmd, const PointBuffers& points, cons
     vkCmdPipelineBarrier(cmd, from, to, 0, 1, &mb, 0, nullptr, 0, nullptr);
   };
   // An earlier frame on the queue may still read the outputs (copies) or the frame buffer.
-  barrier(VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_SHADER_READ_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-          VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT);
-  vkCmdFillBuffer(cmd, frame->handle, 0, VK_WHOLE_SIZE, 0xFFFFFFFFu);  // "nothing drawn"
+  // (and an earlier chunk's atomics must land before this one's).
+  barrier(VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT,
+          VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT,
+          VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+          VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+  const int64_t drawn = drawn_points(points.size(), style);
+  first = std::clamp<int64_t>(first, 0, drawn);
+  count = count < 0 ? drawn - first : std::min(count, drawn - first);
+  if (first == 0) vkCmdFillBuffer(cmd, frame->handle, 0, VK_WHOLE_SIZE, 0xFFFFFFFFu);  // "nothing drawn"
   barrier(VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT,
           VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
   ComputePush pc{};
   pc.mvp = camera.view_proj();
   pc.background = glm::vec4(style.background.r, style.background.g, style.background.b, 255) / 255.0f;
-  pc.n = checked_cast<uint32_t>(drawn_points(points.size(), style));
+  pc.n = checked_cast<uint32_t>(first + count);
+  pc.first = uint32_t(first);
   pc.width = width;
   pc.height = height;
   pc.flags = (style.isolate ? 1u : 0u) | (bgr ? 2u : 0u);
   pc.radius = 0.5f * style.point_size;
   pc.alpha = std::clamp(style.alpha, 0.0f, 1.0f);
   // Dispatch rows of at most 65535 groups of 256 points (the guaranteed limit).
-  const uint32_t groups = (pc.n + 255) / 256;
+  const uint32_t groups = uint32_t((count + 255) / 256);
   pc.groups_x = std::min<uint32_t>(groups, 65535u);
   const uint32_t groups_y = pc.groups_x ? (groups + pc.groups_x - 1) / pc.groups_x : 0;
   vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, nullptr);

@@ -28,10 +28,13 @@ struct ComputeRaster {
   /// The point buffers may have grown since the last frame: rebind every time
   /// (no frame that uses the set may be in flight).
   void bind_buffers(const PointBuffers& points);
-  /// Clears, rasterises and resolves; ends with the outputs ready for transfer
-  /// reads. Orders itself after earlier transfer and compute work on the queue.
+  /// Rasterises the draw positions [first, first + count) (count < 0: to the
+  /// end) over the frame buffer, cleared first when first is 0, and resolves
+  /// it; ends with the outputs ready for transfer reads. Orders itself after
+  /// earlier transfer and compute work on the queue. Chunks of one frame keep
+  /// the nearest point, as one dispatch would.
   void record(VkCommandBuffer cmd, const PointBuffers& points, const Camera& camera, const PointStyle& style,
-              bool bgr = false);
+              bool bgr = false, int64_t first = 0, int64_t count = -1);
 };
 
 }  // namespace prism::render::detail

@@ -75,6 +75,13 @@ struct Window::Impl {
   VkRenderPass overlay_pass = VK_NULL_HANDLE;
   std::unique_ptr<ComputeRaster> compute;
   Rasterizer last_rasterizer = Rasterizer::sprites;
+  // A resting frame is drawn in chunks of rest_chunk points, one per window
+  // frame, so input goes on between them: compute_key is the frame being
+  // drawn, compute_done how many of its points are in the frame buffer.
+  int64_t rest_chunk = 0;
+  LayerKey compute_key;
+  int64_t compute_done = 0;
+  bool last_complete = true;  // the points image on screen is not a part-drawn chunk
   std::vector<uint32_t> mark_positions;
   std::unique_ptr<PointPipeline> pipeline;
   std::unique_ptr<PointBuffers> points;
@@ -140,6 +147,7 @@ struct Window::Impl {
                                                   : VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
     ui_pass = make_ui_pass();
     compute_rest = o.compute_rest && layered && ctx->int64_atomics;
+    rest_chunk = o.rest_chunk;
     if (compute_rest)
       overlay_pass = make_points_overlay_pass(ctx->device, surface_format.format, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
     pipeline = std::make_unique<PointPipeline>(*ctx, points_pass);
@@ -476,9 +484,10 @@ struct Window::Impl {
     const bool use_compute = layer_drawn && compute_rest && style.max_points == 0 && style.image_size <= 0 &&
                              style.point_size <= 16.0f && points->size() > 0;
     if (use_compute) {
-      draw_compute(f, cmd, camera, style);
-      layer_key = key;
+      draw_compute(f, cmd, camera, style, key);
+      if (last_complete) layer_key = key;  // else the next frame draws the next chunk
     } else if (layer_drawn) {
+      last_complete = true;
       rp.renderPass = points_pass;
       rp.framebuffer = layered ? layer_fb : points_fb[index];
       rp.clearValueCount = uint32_t(clears.size());
@@ -586,7 +595,8 @@ struct Window::Impl {
   // A full frame by the compute rasteriser: its colours into layer_img and its
   // ids (draw positions + 1, as the sprites write them) into id_img, then the
   // highlighted points drawn again as sprites over them for their rings.
-  void draw_compute(Frame& f, VkCommandBuffer cmd, const Camera& camera, const PointStyle& style) {
+  void draw_compute(Frame& f, VkCommandBuffer cmd, const Camera& camera, const PointStyle& style,
+                    const LayerKey& key) {
     if (!compute || compute->width != extent.width || compute->height != extent.height) {
       vkDeviceWaitIdle(ctx->device);
       compute.reset();
@@ -603,7 +613,15 @@ struct Window::Impl {
       f.marks = std::make_unique<Buffer>(*ctx, mark_bytes, VK_BUFFER_USAGE_INDEX_BUFFER_BIT, true);
     if (!mark_positions.empty()) std::memcpy(f.marks->mapped, mark_positions.data(), mark_positions.size() * 4);
     const bool bgr = surface_format.format == VK_FORMAT_B8G8R8A8_UNORM || surface_format.format == VK_FORMAT_B8G8R8A8_SRGB;
-    compute->record(cmd, *points, camera, style, bgr);
+    const int64_t n = points->size();
+    if (!(key == compute_key) || compute_done >= n) {  // a new frame: from the first point
+      compute_key = key;
+      compute_done = 0;
+    }
+    const int64_t count = rest_chunk > 0 ? std::min(rest_chunk, n - compute_done) : n - compute_done;
+    compute->record(cmd, *points, camera, style, bgr, compute_done, count);
+    compute_done += count;
+    last_complete = compute_done >= n;
     for (VkImage img : {layer_img->image, id_img->image})
       image_barrier(cmd, img, VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 0,
                     VK_ACCESS_TRANSFER_WRITE_BIT,
@@ -727,6 +745,7 @@ void Window::request_thumbnails(std::span<const int64_t> rows) { impl_->atlas->r
 ThumbnailStats Window::thumbnail_stats() const { return impl_->atlas->stats(); }
 bool Window::last_frame_drew_points() const { return impl_->layer_drawn; }
 Rasterizer Window::last_rasterizer() const { return impl_->last_rasterizer; }
+bool Window::last_frame_complete() const { return impl_->last_complete; }
 int64_t Window::size() const { return impl_->points->size(); }
 const std::vector<uint32_t>& Window::draw_order() const { return impl_->points->order(); }
 void Window::set_pick_pixel(int x, int y) { impl_->pick_pixel = {x, y}; }

@@ -516,7 +516,8 @@ TEST(ViewSession, ThumbnailsOfAnIdxSetAtTheirPoints) {
 // A resting frame without thumbnails is drawn by the compute rasteriser (ids
 // in draw order, which is shuffled) with the highlighted points drawn again
 // as sprites on top: a click after the camera rests picks the row drawn
-// there, and the hovered point keeps its own colour inside its dark ring.
+// there, and the hovered point keeps its own colour inside its dark ring;
+// the same when the frame fills in over several chunks (--rest-chunk).
 TEST(ViewSession, RestFrameByTheComputeRasteriserPicksRows) {
   REQUIRE_VIEWER();
   test::TempDir dir;
@@ -525,20 +526,30 @@ TEST(ViewSession, RestFrameByTheComputeRasteriserPicksRows) {
   for (int i = 0; i < n; ++i) y(i, 0) = float(i % side), y(i, 1) = float(i / side);
   write_npy(dir.file("x.npy"), y.data(), n, 2);
   write_npy(dir.file("y.npy"), y.data(), n, 2);
-  const auto r = view(dir, cat(dir.file("x.npy"), " --projection ", dir.file("y.npy"), " --point-size 4"),
-                      cat("look-at ", target, " 12\nwait-rest\nclick 450 300\nwait-rest\nframe-stats ",
-                          dir.file("stats.json"), "\nscreenshot ", dir.file("shot.png"), "\nexport ",
-                          dir.file("sel.csv"), "\nquit\n"));
-  ASSERT_EQ(r.code, 0) << r.output;
-  const json stats = read_json(dir.file("stats.json"));
-  if (stats["rasterizer"] != "compute") GTEST_SKIP() << "this device has no 64-bit atomics: " << stats.dump();
-  EXPECT_NE(r.output.find(cat("click: row ", target, "\n")), std::string::npos) << r.output;
-  const auto sel = read_csv(dir.file("sel.csv"));
-  ASSERT_EQ(sel.size(), 1u) << r.output;
-  EXPECT_EQ(sel[0][0], std::to_string(target));
-  const render::Image img = render::read_png(dir.file("shot.png"));
-  const render::Rgba8 centre = img.at(450, 300);
-  EXPECT_GT(int(centre.r) + centre.g + centre.b, 150) << "the hovered point keeps its colour inside the ring";
-  EXPECT_LT(int(centre.r) + centre.g + centre.b, 700) << "a point is drawn at the centre";
-  EXPECT_GT(count_in(img, {0, 0, 0, 255}, 40, 440, 290, 461, 311), 8) << "the hovered point's dark ring";
+  int whole_dots = 0;
+  for (const int chunk : {0, 4000}) {
+    SCOPED_TRACE(cat("--rest-chunk ", chunk));
+    const auto r = view(dir, cat(dir.file("x.npy"), " --projection ", dir.file("y.npy"), " --point-size 4 --rest-chunk ", chunk),
+                        cat("look-at ", target, " 12\nwait-rest\nclick 450 300\nwait-rest\nframe-stats ",
+                            dir.file("stats.json"), "\nscreenshot ", dir.file("shot.png"), "\nexport ",
+                            dir.file("sel.csv"), "\nquit\n"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    const json stats = read_json(dir.file("stats.json"));
+    if (stats["rasterizer"] != "compute") GTEST_SKIP() << "this device has no 64-bit atomics: " << stats.dump();
+    if (chunk > 0) EXPECT_GE(stats["rest"]["frames"].get<int>(), n / chunk) << stats.dump();
+    EXPECT_NE(r.output.find(cat("click: row ", target, "\n")), std::string::npos) << r.output;
+    const auto sel = read_csv(dir.file("sel.csv"));
+    ASSERT_EQ(sel.size(), 1u) << r.output;
+    EXPECT_EQ(sel[0][0], std::to_string(target));
+    const render::Image img = render::read_png(dir.file("shot.png"));
+    const render::Rgba8 centre = img.at(450, 300);
+    EXPECT_GT(int(centre.r) + centre.g + centre.b, 150) << "the hovered point keeps its colour inside the ring";
+    EXPECT_LT(int(centre.r) + centre.g + centre.b, 700) << "a point is drawn at the centre";
+    EXPECT_GT(count_in(img, {0, 0, 0, 255}, 40, 440, 290, 461, 311), 8) << "the hovered point's dark ring";
+    // Every chunk landed: as many point pixels as the frame drawn at once.
+    const int dots = count_in(img, kBlue, 40, 360, 0, 900, 600);
+    if (chunk == 0) whole_dots = dots;
+    else EXPECT_NEAR(dots, whole_dots, whole_dots / 20 + 5);
+    EXPECT_GT(dots, 200);
+  }
 }

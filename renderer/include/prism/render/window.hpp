@@ -26,6 +26,10 @@ struct WindowOptions {
   /// rasteriser, where the device has 64-bit atomics and the swapchain takes
   /// copies; the highlighted points are then drawn as sprites on top (rings).
   bool compute_rest = true;
+  /// Such a frame is drawn in chunks of this many points (a uniform sample
+  /// each, under DrawOrder::shuffled), one per window frame, so that input is
+  /// handled between them and the picture fills in; 0: all in one frame.
+  int64_t rest_chunk = 500000;
 };
 
 class Window {
@@ -83,6 +87,9 @@ class Window {
   /// How the points image on screen was last drawn (compute: a full frame
   /// without thumbnails; see WindowOptions::compute_rest).
   Rasterizer last_rasterizer() const;
+  /// False while the points image on screen is a full frame still being drawn
+  /// in chunks (WindowOptions::rest_chunk): later frames add the rest.
+  bool last_frame_complete() const;
 
   /// Pixel whose point id is read back every frame (-1, -1: none).
   void set_pick_pixel(int x, int y);
