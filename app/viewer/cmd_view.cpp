@@ -34,7 +34,7 @@ struct ViewOptions {
   std::string sprite, sprite_size, image_column;
   bool no_images = false;
   bool sprites_at_rest = false;
-  int64_t rest_chunk = 500000;
+  int64_t rest_chunk = 1000000;
   double frame_ms = 50;
 };
 

@@ -110,8 +110,11 @@ bool ViewerApp::frame(float dt) {
   if (frame_start_.time_since_epoch().count() != 0) {
     frame_ms_ = ms_between(frame_start_, now);
     const int64_t drew = window_.last_frame_drew_points() ? frame_points_ : 0;
-    // The budget prices sprites: frames drawn by the compute rasteriser (at rest) say nothing of them.
-    if (!(drew > 0 && window_.last_rasterizer() == render::Rasterizer::compute)) budget_.record(frame_ms_, drew, moving_);
+    // The budget prices sprites: a resting frame by the compute rasteriser says
+    // nothing of them. A moving one (the budget covered every point) counts, or
+    // the budget could never come down again.
+    if (!(drew > 0 && !moving_ && window_.last_rasterizer() == render::Rasterizer::compute))
+      budget_.record(frame_ms_, drew, moving_);
     if (frame_log_.size() < 100000) frame_log_.push_back({frame_ms_, drew, moving_});
   }
   frame_start_ = now;

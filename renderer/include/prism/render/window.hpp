@@ -29,7 +29,7 @@ struct WindowOptions {
   /// Such a frame is drawn in chunks of this many points (a uniform sample
   /// each, under DrawOrder::shuffled), one per window frame, so that input is
   /// handled between them and the picture fills in; 0: all in one frame.
-  int64_t rest_chunk = 500000;
+  int64_t rest_chunk = 1000000;
 };
 
 class Window {
