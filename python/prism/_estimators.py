@@ -215,13 +215,16 @@ class TSNE(_Transformer):
         "n_iter_without_progress": ((300,), "Prism runs max_iter iterations"),
         "min_grad_norm": ((1e-07,), "Prism runs max_iter iterations"),
         "metric_params": ((None,), "Prism's metrics, euclidean and cosine, take no parameters"),
-        "method": (("barnes_hut",), "Prism's t-SNE is Barnes-Hut; angle=0 gives exact repulsion"),
+        "method": (("barnes_hut",), "angle=0 gives exact Barnes-Hut repulsion; negative_gradient_method picks "
+                                    "Barnes-Hut or FFT"),
     }
     _intro = """
-    Barnes-Hut t-SNE (van der Maaten 2014) in 2D or 3D, optimised as openTSNE
-    and Kobak & Berens (2019) do, on all CPU cores or an NVIDIA GPU, with
-    scikit-learn's names and defaults (``n_iter``, scikit-learn's older name
-    for ``max_iter``, is accepted too).
+    t-SNE in 2D or 3D, optimised as openTSNE and Kobak & Berens (2019) do, on
+    all CPU cores or an NVIDIA GPU, with scikit-learn's names and defaults
+    (``n_iter``, scikit-learn's older name for ``max_iter``, is accepted too).
+    The repulsion is Barnes-Hut (van der Maaten 2014) or, in 2D on the CPU,
+    FFT interpolation (Linderman et al. 2019): ``negative_gradient_method``,
+    openTSNE's name.
 
     Inputs wider than 100 columns are first reduced to ``pca_dims`` with PCA;
     affinities use the exact kNN graph with k = 3 * perplexity. ``fit``
