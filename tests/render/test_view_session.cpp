@@ -553,3 +553,20 @@ TEST(ViewSession, RestFrameByTheComputeRasteriserPicksRows) {
     EXPECT_GT(dots, 200);
   }
 }
+
+// A moving frame that the budget let draw every point goes through the
+// compute rasteriser too; its cost must still bring the budget down (it once
+// stuck above the point count, and a 70k set turned at every point).
+TEST(ViewSession, MovingBudgetComesDownWhenItCoveredEveryPoint) {
+  REQUIRE_VIEWER();
+  test::TempDir dir;
+  constexpr int n = 60000;
+  const Matrix y = test::random_matrix(n, 2, 9);
+  write_npy(dir.file("y.npy"), y.data(), n, 2);
+  const auto r = view(dir, cat(dir.file("y.npy"), " --projection ", dir.file("y.npy"), " --frame-ms 5"),
+                      cat("wait 3\nspin 2 40 0.5\nframe-stats ", dir.file("stats.json"), "\nquit\n"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const json stats = read_json(dir.file("stats.json"));
+  EXPECT_GT(stats["moving"]["frames"].get<int>(), 30) << stats.dump();
+  EXPECT_LT(stats["moving"]["mean_points"].get<double>(), n / 2.0) << stats.dump();
+}

@@ -61,7 +61,8 @@ enum class Rasterizer {
   sprites,
   /// Compute shaders: each point atomically min-writes (depth << 32 | id) into a
   /// 64-bit word per pixel, then a resolve pass writes colours and ids. Discs of
-  /// up to 32 px, no rings (highlighted points take the ring colour), opacity
+  /// up to 32 px (per-point sizes included), no rings (highlighted points take the
+  /// ring colour; the window draws them again as sprites on top), opacity
   /// over the background only. The fast path for 10M+ points on a GPU; needs
   /// shaderBufferInt64Atomics (see OffscreenRenderer::supports).
   compute,
