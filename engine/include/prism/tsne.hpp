@@ -28,10 +28,10 @@ const char* to_string(TsneMethod m);
 /// From this many points `automatic` picks the FFT method in 2D on the CPU.
 /// Its cost per iteration is O(N) plus FFTs whose size follows the layout's
 /// extent (a t-SNE layout of 70,000 points already spans ~200 unit boxes),
-/// against Barnes-Hut's O(N log N): measured on one core, Barnes-Hut is 3x
-/// cheaper at 70k (Fashion-MNIST's final layout) and the FFT 2.2x cheaper at
-/// 1M (bench/RESULTS.md, "t-SNE at scale"; openTSNE's cut is 10k, but its
-/// Barnes-Hut is slower than this one).
+/// against Barnes-Hut's O(N log N): measured on one core on final layouts,
+/// Barnes-Hut is 3x cheaper per pass at 70k (Fashion-MNIST) and the FFT 1.4x
+/// cheaper at 1M (bench/RESULTS.md, "t-SNE at scale"; openTSNE's cut is 10k,
+/// but its Barnes-Hut is slower than this one).
 inline constexpr int64_t kTsneFftMinPoints = 500000;
 
 struct TsneParams {
