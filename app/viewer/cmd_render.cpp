@@ -40,9 +40,6 @@ struct RenderCommand {
     else PRISM_EXPECTS(view == "auto", "bad --view '", view, "': expected 2d, 3d or auto");
     PRISM_EXPECTS(o.view != render::ViewMode::three_d || ds.cols() == 3,
                   "--view 3d needs a projection with 3 columns; ", input.path, " has 2");
-    PRISM_EXPECTS(zoom > 0, "--zoom must be positive");
-    PRISM_EXPECTS(point_size >= 0 && point_size <= 255, "--point-size must be in [0, 255] pixels");
-    PRISM_EXPECTS(alpha >= 0 && alpha <= 1, "--alpha must be in [0, 1]");
     o.azimuth = azimuth;
     o.elevation = elevation;
     o.zoom = zoom;

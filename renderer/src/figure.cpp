@@ -70,6 +70,10 @@ Image render_figure_image(ConstView y, const Metadata* meta, const FigureOptions
   PRISM_EXPECTS(y.cols == 2 || y.cols == 3, "a figure needs a projection with 2 or 3 columns, got ", y.cols);
   PRISM_EXPECTS(y.rows > 0, "the projection has no rows");
   PRISM_EXPECTS(o.width > 0 && o.height > 0, "figure size must be positive");
+  PRISM_EXPECTS(o.zoom > 0, "zoom must be positive, got ", o.zoom);
+  PRISM_EXPECTS(o.point_size >= 0 && o.point_size <= 255, "point size must be in [0, 255] pixels, got ",
+                o.point_size);
+  PRISM_EXPECTS(o.alpha >= 0 && o.alpha <= 1, "alpha must be in [0, 1], got ", o.alpha);
   const int64_t n = y.rows;
   const bool has_meta = meta && !meta->empty();
   if (has_meta)

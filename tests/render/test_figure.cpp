@@ -166,6 +166,17 @@ TEST(Figure, ClustersLegendAndAtomicPng) {
   EXPECT_GT(count_color(img3, viridis(1.0f), 0, 480, 10), 5);  // colour bar top / late points
   o.color_by = "nope";
   EXPECT_THROW(render_figure_image(y3, &meta, o), InputError);
+  // Out-of-range options are refused here, for the command and Python alike.
+  o.color_by = "value";
+  FigureOptions bad = o;
+  bad.zoom = 0;
+  EXPECT_THROW(render_figure_image(y3, &meta, bad), InputError);
+  bad = o;
+  bad.alpha = 1.5f;
+  EXPECT_THROW(render_figure_image(y3, &meta, bad), InputError);
+  bad = o;
+  bad.point_size = -1;
+  EXPECT_THROW(render_figure_image(y3, &meta, bad), InputError);
   int w = 0, h = 0;
   parse_size("1920x1080", &w, &h);
   EXPECT_EQ(w, 1920);

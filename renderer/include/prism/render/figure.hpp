@@ -40,7 +40,8 @@ struct FigureOptions {
 };
 
 /// Renders the figure offscreen. y is n x 2 or n x 3 (finite values); meta,
-/// when given, has n rows. Throws InputError on bad shapes or unknown columns,
+/// when given, has n rows. Throws InputError on bad shapes, unknown columns or
+/// options out of range (zoom, point size, alpha),
 /// RuntimeError when no Vulkan device is available.
 Image render_figure_image(ConstView y, const Metadata* meta, const FigureOptions& options);
 
