@@ -8,6 +8,11 @@
 // The 1M-point runs take minutes and run only when asked for by name:
 //   prism_bench_knn --benchmark_filter=Gaussian1M      (1M x 128, k = 15)
 //   prism_bench_knn --benchmark_filter=Gaussian1M_k90  (1M x 50, k = 90: t-SNE's graph)
+// and a tuning run of the approximate path on a mixture sized by the
+// environment (PRISM_BENCH_N rows, default 200,000, one cluster per 1,000; _D
+// columns, default 50; _K, default 90; PRISM_BENCH_X=file.npy instead) with knobs of ApproxTuning set by
+// PRISM_KNN_TUNING, e.g. "expand_base=40,expand_iters=1":
+//   prism_bench_knn --benchmark_filter=MixtureTuning
 #include <benchmark/benchmark.h>
 #include <faiss/IndexHNSW.h>
 #include <zlib.h>
@@ -20,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "../engine/src/knn/approx.hpp"
 #include "bench_data.hpp"
 #include "prism/io.hpp"
 #include "prism/knn.hpp"
@@ -224,6 +230,62 @@ void BM_Gaussian1M_k90(benchmark::State& state) {
       benchmark::Counter(double(n) * state.iterations(), benchmark::Counter::kIsRate);
 }
 
+int64_t env_int(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoll(v) : fallback;
+}
+
+// "key=value,key=value" over ApproxTuning's integer knobs and delta.
+knn_detail::ApproxTuning tuning_from_env() {
+  knn_detail::ApproxTuning t;
+  const char* spec = std::getenv("PRISM_KNN_TUNING");
+  std::string s = spec ? spec : "";
+  for (size_t at = 0; at < s.size();) {
+    const size_t end = std::min(s.find(',', at), s.size());
+    const std::string item = s.substr(at, end - at);
+    at = end + 1;
+    const size_t eq = item.find('=');
+    PRISM_EXPECTS(eq != std::string::npos, "PRISM_KNN_TUNING: expected key=value, got ", item);
+    const std::string key = item.substr(0, eq);
+    const double v = std::atof(item.c_str() + eq + 1);
+    struct Knob {
+      const char* name;
+      int* field;
+    };
+    const Knob knobs[] = {{"reduce_dims", &t.reduce_dims},     {"first_list", &t.first_list},
+                          {"max_candidates", &t.max_candidates}, {"n_trees", &t.n_trees},
+                          {"leaf_size", &t.leaf_size},         {"max_iters", &t.max_iters},
+                          {"reduced_iters", &t.reduced_iters}, {"full_iters", &t.full_iters},
+                          {"full_list", &t.full_list},         {"expand_above", &t.expand_above},
+                          {"expand_base", &t.expand_base},     {"expand_iters", &t.expand_iters},
+                          {"expand_candidates", &t.expand_candidates}};
+    bool found = false;
+    for (const Knob& kn : knobs)
+      if (key == kn.name) *kn.field = static_cast<int>(v), found = true;
+    if (key == "delta") t.delta = v, found = true;
+    PRISM_EXPECTS(found, "PRISM_KNN_TUNING: unknown knob ", key);
+  }
+  return t;
+}
+
+void BM_MixtureTuning(benchmark::State& state) {
+  const int64_t n = env_int("PRISM_BENCH_N", 200000);
+  const int64_t d = env_int("PRISM_BENCH_D", 50);
+  const int k = static_cast<int>(env_int("PRISM_BENCH_K", 90));
+  const char* file = std::getenv("PRISM_BENCH_X");  // a .npy instead of the mixture
+  const Matrix x = file && *file ? to_matrix(read_dataset(file).x)
+                                 : gaussian_mixture(n, d, std::max<int64_t>(1, n / 1000), 11);
+  std::vector<int64_t> sample;
+  for (int64_t i = 0; i < 1000; ++i) sample.push_back(i * x.rows() / 1000);
+  const KnnGraph exact = knn_query(x, rows_of(x, sample), k, Metric::euclidean, &sample);
+  const knn_detail::ApproxTuning t = tuning_from_env();
+  KnnGraph g;
+  for (auto _ : state) g = knn_detail::knn_approx_tuned(x, k, Metric::euclidean, 42, nullptr, t);
+  state.counters["recall"] = knn_recall(g, exact, sample);
+  state.counters["points/s"] =
+      benchmark::Counter(double(x.rows()) * state.iterations(), benchmark::Counter::kIsRate);
+}
+
 }  // namespace
 }  // namespace prism::bench
 
@@ -245,6 +307,10 @@ int main(int argc, char** argv) {
       ->Iterations(1)
       ->UseManualTime();
   benchmark::RegisterBenchmark("BM_TextApprox", BM_TextApprox)
+      ->Unit(benchmark::kSecond)
+      ->Iterations(1)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_MixtureTuning", BM_MixtureTuning)
       ->Unit(benchmark::kSecond)
       ->Iterations(1)
       ->UseRealTime();

@@ -54,7 +54,7 @@ TEST(MemoryEstimate, KnnExactCopiesTheVectorsApproxDoesItsOwnWork) {
   const MemoryEstimate approx = estimate_knn_memory(1000000, 128, p);
   EXPECT_TRUE(has_item(approx, "NN-descent"));
   EXPECT_FALSE(has_item(approx, "exact kNN index"));
-  p.k = 90;  // t-SNE's k: expanded from a 30-NN graph
+  p.k = 90;  // t-SNE's k: expanded from a 40-NN graph
   EXPECT_TRUE(has_item(estimate_knn_memory(1000000, 128, p), "expanded k-lists"));
   // Twice the rows, about twice the memory.
   const double ratio = double(estimate_knn_memory(2000000, 128, p).total()) / estimate_knn_memory(1000000, 128, p).total();

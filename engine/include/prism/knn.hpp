@@ -25,7 +25,7 @@ struct KnnParams {
   KnnMode mode = KnnMode::automatic;       ///< automatic: see resolve_knn_mode
   int64_t approx_threshold = 20000;        ///< rows from which `automatic` goes approximate
   int64_t large_k_approx_rows = 100000;    ///< with k > 30: rows from which `automatic` goes
-                                           ///< approximate (two-hop expansion of a 30-NN graph)
+                                           ///< approximate (above k = 40: two-hop expansion of a 40-NN graph)
   uint64_t seed = 0;                       ///< seeds the approximate method
   Backend backend = Backend::automatic;
 };

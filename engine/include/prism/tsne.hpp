@@ -102,8 +102,13 @@ TsnePlan plan_tsne(const KnnGraph& graph, const Matrix* initial, const TsneParam
 /// The reducer that executes `plan` on plan.params.backend (automatic: CUDA
 /// when present). `graph` gives the affinities P (computed on that backend).
 std::unique_ptr<Reducer> make_tsne(const KnnGraph& graph, const TsnePlan& plan);
+/// The same, taking the graph: the CPU reducer reuses its distance array for
+/// the conditional affinities and frees the graph once P is built (at 1M
+/// points and k = 90 the graph is 720 MB).
+std::unique_ptr<Reducer> make_tsne(KnnGraph&& graph, const TsnePlan& plan);
 /// The CPU reducer.
 std::unique_ptr<Reducer> make_tsne_cpu(const KnnGraph& graph, const TsnePlan& plan);
+std::unique_ptr<Reducer> make_tsne_cpu(KnnGraph&& graph, const TsnePlan& plan);
 
 /// plan_tsne + make_tsne / make_tsne_cpu.
 std::unique_ptr<Reducer> make_tsne(const KnnGraph& graph, const Matrix* initial,

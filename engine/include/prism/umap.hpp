@@ -63,6 +63,7 @@ int umap_epochs(const UmapParams& params, int64_t n);
 struct UmapSchedule {
   std::vector<float> epochs_per_sample;
   std::vector<float> epochs_per_negative_sample;
+  int negative_sample_rate = 0;  ///< negative samples per firing (the periods' ratio)
 };
 /// umap-learn's make_epochs_per_sample over `weights`, and the negative clock.
 UmapSchedule umap_schedule(const std::vector<float>& weights, int n_epochs, int negative_sample_rate);

@@ -2,6 +2,8 @@
 // linking one family does not pull the others).
 #include "prism/tsne.hpp"
 
+#include <utility>
+
 #ifdef PRISM_HAVE_CUDA
 #include "prism/cuda/api.hpp"
 #endif
@@ -18,6 +20,15 @@ std::unique_ptr<Reducer> make_tsne(const KnnGraph& g, const TsnePlan& plan) {
   resolve_backend(plan.params.backend);
 #endif
   return make_tsne_cpu(g, plan);
+}
+
+std::unique_ptr<Reducer> make_tsne(KnnGraph&& g, const TsnePlan& plan) {
+#ifdef PRISM_HAVE_CUDA
+  if (resolve_backend(plan.params.backend) == Backend::cuda) return make_tsne(std::as_const(g), plan);
+#else
+  resolve_backend(plan.params.backend);
+#endif
+  return make_tsne_cpu(std::move(g), plan);
 }
 
 std::unique_ptr<Reducer> make_tsne(const KnnGraph& graph, const Matrix* initial, const TsneParams& params) {

@@ -251,7 +251,12 @@ KnnGraph knn_approx_tuned(ConstView x, int k, Metric metric, uint64_t seed, Prog
   // (MiniLM words, 25k sample, one thread: recall 0.962 in ~0.6x the time of
   // lists of 30 at 0.973; pynndescent scores 0.951 on all 74k).
   const bool wide = !is_reduced && d > kReduceAbove;
-  const int list = wide ? kb + kb / 3 : kb + std::min(kb, 64);
+  const bool expand = kb < k;
+  // The graph that is expanded needs lists of just its kb: what the two hops
+  // find depends on kb, not on how the kb were found (1M x 50 mixture, k = 90:
+  // recall@90 0.896 from a 30-NN graph built with lists of 60 or 45 alike,
+  // 0.957 from a 40-NN graph with lists of 40, in 0.73x the time).
+  const int list = expand ? kb : wide ? kb + kb / 3 : kb + std::min(kb, 64);
   p.k = clamp_list(t.first_list > 0 ? t.first_list : list);
   p.max_candidates = t.max_candidates > 0 ? t.max_candidates : std::min(wide ? p.k : kb, 60);
   // The projected stage only seeds the full-dimensional one: a few trees do.
@@ -260,7 +265,6 @@ KnnGraph knn_approx_tuned(ConstView x, int k, Metric metric, uint64_t seed, Prog
   p.max_iters = is_reduced ? t.reduced_iters : t.max_iters;
   p.delta = t.delta;
   p.seed = seed;
-  const bool expand = kb < k;
   const int64_t steps =
       2 + (is_reduced ? t.reduced_iters + t.full_iters : t.max_iters) + (expand ? 1 + t.expand_iters : 0);
   ProgressScope scope(progress, "knn", steps);
@@ -357,8 +361,10 @@ KnnGraph knn_approx_tuned(ConstView x, int k, Metric metric, uint64_t seed, Prog
 KnnMode resolve_knn_mode(int64_t rows, const KnnParams& p) {
   if (p.mode != KnnMode::automatic) return p.mode;
   if (rows < p.approx_threshold) return KnnMode::exact;
-  // Keep in step with knn_approx_tuned: above k = 30 the descent runs on a
-  // 30-NN graph and the k-lists come from its two-hop neighbourhoods.
+  // Keep in step with knn_approx_tuned: above k = 40 the descent runs on a
+  // 40-NN graph and the k-lists come from its two-hop neighbourhoods; from
+  // k = 31 its lists (2k) make exact search the cheaper one below
+  // large_k_approx_rows.
   if (p.k > 30) return rows >= p.large_k_approx_rows ? KnnMode::approx : KnnMode::exact;
   // NN-descent's work grows with the square of its candidate lists (about
   // k + min(k, 64)), brute force with N.

@@ -19,8 +19,8 @@ struct ApproxTuning {
   double delta = 0.001;     ///< early termination: fraction of list entries changed
   bool reorder = true;      ///< renumber the points in a locality order first
   bool half = true;         ///< the descent works on a half-precision copy (re-ranked in float32)
-  int expand_above = 30;    ///< k above which the k-lists are expanded from a smaller graph; 0: never
-  int expand_base = 30;     ///< neighbours of the graph that is expanded
+  int expand_above = 40;    ///< k above which the k-lists are expanded from a smaller graph; 0: never
+  int expand_base = 40;     ///< neighbours of the graph that is expanded
   int expand_iters = 0;     ///< NN-descent iterations at k after the expansion
   int expand_candidates = 15;  ///< candidates sampled per point in those iterations
 };

@@ -85,9 +85,11 @@ MemoryEstimate estimate_knn_memory(int64_t n, int64_t d, const KnnParams& p) {
   if (p.metric == Metric::cosine) e.add("unit rows for cosine", n * d * kF);
   const bool reduced = d > kReduceAbove;
   if (reduced) e.add("NN-descent projection", n * std::min(d, kReducedDims) * kF);
-  e.add("NN-descent locality-ordered copy", n * d * kF);
-  const int64_t kb = k > 30 ? 30 : k;  // the graph the k-lists are expanded from
-  const int64_t list = std::min(n - 2, kb + std::min<int64_t>(kb, 64));
+  // The descent reads a locality-ordered half-precision copy (rows padded to
+  // a multiple of 8 values); data that does not suit half precision keeps float32.
+  e.add("NN-descent locality-ordered copy", n * ((d + 7) / 8 * 8) * 2);
+  const int64_t kb = k > 40 ? 40 : k;  // the graph the k-lists are expanded from
+  const int64_t list = std::min(n - 2, k > kb ? kb : kb + std::min<int64_t>(kb, 64));
   e.add("NN-descent lists", n * list * (kF + kF + 1));
   e.add("NN-descent candidates", 2 * n * std::min<int64_t>(kb, 60) * kD + n * kF);
   e.add("NN-descent per-thread marks", n * kD * threads());

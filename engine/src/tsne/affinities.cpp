@@ -30,20 +30,20 @@ double row_entropy(const double* delta, int k, double beta, double* p) {
 
 }  // namespace
 
-ConditionalP calibrate_perplexity(const KnnGraph& g, double perplexity) {
-  PRISM_EXPECTS(perplexity > 0 && std::isfinite(perplexity), "perplexity must be > 0, got ", perplexity);
-  check_knn_graph(g, "t-SNE");
+namespace {
+
+// Row i of `out` may be row i of g.distances: each row is read whole before it is written.
+void calibrate_rows(const KnnGraph& g, double perplexity, float* out, double* beta_out) {
   const int k = g.k;
-  ConditionalP c{g.n, k, std::vector<double>(static_cast<size_t>(g.n) * k), std::vector<double>(g.n)};
   // The entropy can at most be log(k) (uniform row): beyond that no beta fits.
   const double target = std::log(std::min(perplexity, static_cast<double>(k)));
 
 #pragma omp parallel
   {
-    std::vector<double> delta(k);
+    std::vector<double> delta(k), prow(k);
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < g.n; ++i) {
-      const float* d = g.dists(i);
+      const float* d = g.distances.data() + i * k;
       double dmin = std::numeric_limits<double>::infinity();
       for (int j = 0; j < k; ++j) dmin = std::min(dmin, double(d[j]) * d[j]);
       double mean = 0;
@@ -52,12 +52,12 @@ ConditionalP calibrate_perplexity(const KnnGraph& g, double perplexity) {
         mean += delta[j];
       }
       mean /= k;
-      double* p = c.p.data() + i * k;
+      std::vector<double>& p = prow;
       // Start at the scale of the distances so the search takes few steps.
       double beta = mean > 0 ? 1.0 / mean : 1.0;
       double lo = 0, hi = std::numeric_limits<double>::infinity();
       for (int it = 0; it < 200; ++it) {
-        const double h = row_entropy(delta.data(), k, beta, p);
+        const double h = row_entropy(delta.data(), k, beta, p.data());
         if (std::abs(h - target) < kEntropyTolerance) break;
         if (h > target) {  // too flat: sharpen
           lo = beta;
@@ -67,86 +67,125 @@ ConditionalP calibrate_perplexity(const KnnGraph& g, double perplexity) {
           beta = (beta + lo) / 2;
         }
       }
-      row_entropy(delta.data(), k, beta, p);
-      c.beta[i] = beta;
+      row_entropy(delta.data(), k, beta, p.data());
+      for (int j = 0; j < k; ++j) out[i * k + j] = static_cast<float>(p[j]);
+      beta_out[i] = beta;
     }
   }
+}
+
+}  // namespace
+
+ConditionalP calibrate_perplexity(const KnnGraph& g, double perplexity) {
+  PRISM_EXPECTS(perplexity > 0 && std::isfinite(perplexity), "perplexity must be > 0, got ", perplexity);
+  check_knn_graph(g, "t-SNE");
+  ConditionalP c{g.n, g.k, std::vector<float>(g.distances.size()), std::vector<double>(g.n)};
+  calibrate_rows(g, perplexity, c.p.data(), c.beta.data());
   return c;
 }
 
-SparseP symmetrize(const KnnGraph& g, const ConditionalP& c) {
+ConditionalP calibrate_perplexity_in_place(KnnGraph& g, double perplexity) {
+  PRISM_EXPECTS(perplexity > 0 && std::isfinite(perplexity), "perplexity must be > 0, got ", perplexity);
+  check_knn_graph(g, "t-SNE");
+  ConditionalP c{g.n, g.k, {}, std::vector<double>(g.n)};
+  calibrate_rows(g, perplexity, g.distances.data(), c.beta.data());
+  c.p = std::move(g.distances);
+  g.distances.clear();
+  return c;
+}
+
+SparseP symmetrize(const KnnGraph& g, const ConditionalP& c, const std::vector<int32_t>* order) {
   const int64_t n = g.n;
   const int k = g.k;
-  // Row i of P + P^T holds i's own neighbours and every j that lists i.
-  std::vector<int64_t> count(n, k);
-  for (int64_t e = 0; e < n * k; ++e) ++count[g.indices[e]];
-  std::vector<int64_t> start(n + 1, 0);
-  for (int64_t i = 0; i < n; ++i) start[i + 1] = start[i] + count[i];
-  std::vector<int32_t> tcol(start[n]);
-  std::vector<double> tval(start[n]);
-  std::vector<int64_t> fill(start.begin(), start.end() - 1);
-  for (int64_t i = 0; i < n; ++i) {
-    const int32_t* nb = g.neighbors(i);
-    for (int j = 0; j < k; ++j) {
-      const double v = c.p[i * k + j];
-      tcol[fill[i]] = nb[j];
-      tval[fill[i]++] = v;
-      tcol[fill[nb[j]]] = static_cast<int32_t>(i);
-      tval[fill[nb[j]]++] = v;
-    }
+  const int64_t edges = checked_mul(n, k);
+  PRISM_EXPECTS(edges < (int64_t{1} << 32), "t-SNE supports up to 2^32 kNN edges, got ", edges);
+  // Output row r is point order[r] (r itself without an order); columns are
+  // output numbers too, so the optimiser's renumbering costs no second copy of P.
+  std::vector<int32_t> rank;
+  if (order) {
+    PRISM_CHECK(static_cast<int64_t>(order->size()) == n, "order of ", order->size(), " for ", n, " points");
+    rank.resize(n);
+    for (int64_t r = 0; r < n; ++r) rank[(*order)[r]] = static_cast<int32_t>(r);
   }
+  auto point = [&](int64_t r) { return order ? int64_t{(*order)[r]} : r; };
+  auto out_id = [&](int64_t i) { return order ? rank[i] : static_cast<int32_t>(i); };
 
-  // Sort each row by column and merge duplicates (i lists j and j lists i, or a
-  // graph row repeating a neighbour). The fill order above is fixed, and the
-  // stable sort keeps it, so the merged sums are reproducible.
-  std::vector<int64_t> unique_count(n);
-#pragma omp parallel
-  {
-    std::vector<int32_t> order;
-    std::vector<int32_t> cols;
-    std::vector<double> vals;
-#pragma omp for schedule(dynamic, 256)
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t b = start[i], len = start[i + 1] - start[i];
-      order.resize(len);
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(),
-                       [&](int32_t a, int32_t bb) { return tcol[b + a] < tcol[b + bb]; });
-      cols.clear();
-      vals.clear();
-      for (int64_t t = 0; t < len; ++t) {
-        const int32_t col = tcol[b + order[t]];
-        const double v = tval[b + order[t]];
-        if (!cols.empty() && cols.back() == col)
-          vals.back() += v;
-        else {
-          cols.push_back(col);
-          vals.push_back(v);
-        }
-      }
-      std::copy(cols.begin(), cols.end(), tcol.begin() + b);
-      std::copy(vals.begin(), vals.end(), tval.begin() + b);
-      unique_count[i] = static_cast<int64_t>(cols.size());
-    }
+  // Row r of P + P^T holds r's own neighbours and every point that lists r.
+  // Those "reverse" entries are gathered for one block of rows at a time (a
+  // scan of the graph per block), so they never all exist at once: at 1M
+  // points and k = 90 the full reverse lists and a double-valued copy of P
+  // were 2.2 GB of the old 5.3 GB peak.
+  std::vector<int64_t> indeg(n + 1, 0);
+  for (int64_t e = 0; e < edges; ++e) ++indeg[out_id(g.indices[e])];
+  constexpr int kBlocks = 8;
+  const int64_t cap = std::max<int64_t>(edges / kBlocks, 1);
+  std::vector<int64_t> block_start{0};
+  for (int64_t r = 0, acc = 0; r < n; ++r) {
+    acc += indeg[r];
+    if (acc >= cap && r + 1 < n) block_start.push_back(r + 1), acc = 0;
   }
+  block_start.push_back(n);
+
+  // Total of P + P^T before normalising: every conditional value twice.
+  double total = 0;
+  for (float v : c.p) total += v;
+  total *= 2;
+  PRISM_CHECK(total > 0, "affinities sum to ", total);
 
   SparseP p;
   p.n = n;
   p.row_ptr.assign(n + 1, 0);
-  for (int64_t i = 0; i < n; ++i) p.row_ptr[i + 1] = p.row_ptr[i] + unique_count[i];
-  p.col.resize(p.row_ptr[n]);
-  p.val.resize(p.row_ptr[n]);
-  // Each conditional row sums to 1, so the total is 2N up to rounding; divide
-  // by the actual total so that P sums to 1 as closely as floats allow.
-  double total = 0;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t t = 0; t < unique_count[i]; ++t) total += tval[start[i] + t];
-  PRISM_CHECK(total > 0, "affinities sum to ", total);
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t t = 0; t < unique_count[i]; ++t) {
-      p.col[p.row_ptr[i] + t] = tcol[start[i] + t];
-      p.val[p.row_ptr[i] + t] = static_cast<float>(tval[start[i] + t] / total);
+  std::vector<uint32_t> rev;        // edge ids e (source e / k) listing each row of the block
+  std::vector<int64_t> rev_start;   // per row of the block, into rev
+  // pass 0 counts each row's distinct columns, pass 1 writes them sorted.
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) {
+      for (int64_t r = 0; r < n; ++r) p.row_ptr[r + 1] += p.row_ptr[r];
+      p.col.resize(p.row_ptr[n]);
+      p.val.resize(p.row_ptr[n]);
+    }
+    for (size_t b = 0; b + 1 < block_start.size(); ++b) {
+      const int64_t r0 = block_start[b], r1 = block_start[b + 1];
+      rev_start.assign(r1 - r0 + 1, 0);
+      for (int64_t r = r0; r < r1; ++r) rev_start[r - r0 + 1] = rev_start[r - r0] + indeg[r];
+      rev.resize(rev_start.back());
+      std::vector<int64_t> fill(rev_start.begin(), rev_start.end() - 1);
+      // Edges in increasing id: a fixed order, so the merged sums are reproducible.
+      for (int64_t e = 0; e < edges; ++e) {
+        const int32_t t = out_id(g.indices[e]);
+        if (t >= r0 && t < r1) rev[fill[t - r0]++] = static_cast<uint32_t>(e);
+      }
+#pragma omp parallel
+      {
+        std::vector<std::pair<int32_t, float>> row;
+#pragma omp for schedule(dynamic, 256)
+        for (int64_t r = r0; r < r1; ++r) {
+          const int64_t i = point(r);
+          row.clear();
+          for (int s = 0; s < k; ++s) row.emplace_back(out_id(g.indices[i * k + s]), c.p[i * k + s]);
+          for (int64_t t = rev_start[r - r0]; t < rev_start[r - r0 + 1]; ++t) {
+            const uint32_t e = rev[t];
+            row.emplace_back(out_id(static_cast<int64_t>(e / static_cast<uint32_t>(k))), c.p[e]);
+          }
+          // Sort by column and merge duplicates (i lists j and j lists i, or a
+          // graph row repeating a neighbour); ties sort by value, so the order
+          // of a sum never depends on the threads.
+          std::sort(row.begin(), row.end());
+          int64_t w = p.row_ptr[r];
+          int64_t distinct = 0;
+          for (size_t q = 0; q < row.size();) {
+            double v = 0;
+            const int32_t col = row[q].first;
+            for (; q < row.size() && row[q].first == col; ++q) v += row[q].second;
+            ++distinct;
+            if (pass == 1) {
+              p.col[w] = col;
+              p.val[w++] = static_cast<float>(v / total);
+            }
+          }
+          if (pass == 0) p.row_ptr[r + 1] = distinct;
+        }
+      }
     }
   }
   return p;
@@ -157,7 +196,7 @@ SparseP symmetrize(const KnnGraph& g, const ConditionalP& c) {
 namespace prism {
 
 SparseP tsne_affinities(const KnnGraph& graph, double perplexity) {
-  return tsne::symmetrize(graph, tsne::calibrate_perplexity(graph, perplexity));
+  return tsne::symmetrize(graph, tsne::calibrate_perplexity(graph, perplexity), nullptr);
 }
 
 }  // namespace prism

@@ -31,7 +31,7 @@ inline constexpr int64_t kParallelMinPoints = 8192;
 struct ConditionalP {
   int64_t n = 0;
   int k = 0;
-  std::vector<double> p;     ///< n * k
+  std::vector<float> p;      ///< n * k (found in double, stored as float: P's own precision)
   std::vector<double> beta;  ///< n
 };
 
@@ -43,17 +43,19 @@ inline constexpr double kEntropyTolerance = 1e-8;
 /// over squared distances, shifted by the nearest one so exp() never underflows
 /// for every neighbour at once). A perplexity above k is clamped to k (uniform rows).
 ConditionalP calibrate_perplexity(const KnnGraph& graph, double perplexity);
+/// The same, written over the graph's own distances (moved into the result's
+/// p; the graph keeps its indices): no second n * k array.
+ConditionalP calibrate_perplexity_in_place(KnnGraph& graph, double perplexity);
 
 /// P = (P_j|i + P_i|j) / 2N as CSR with sorted, unique columns per row
-/// (as openTSNE's joint_probabilities_nn); normalised to sum to exactly 1 in double.
-SparseP symmetrize(const KnnGraph& graph, const ConditionalP& cond);
+/// (as openTSNE's joint_probabilities_nn); normalised to sum to 1 in double.
+/// With `order` (order[new] = old), rows and columns are renumbered by it.
+SparseP symmetrize(const KnnGraph& graph, const ConditionalP& cond, const std::vector<int32_t>* order);
 
 /// A renumbering of the points (order[new] = old) that puts P's neighbours
-/// close together in memory: breadth-first over P.
-std::vector<int32_t> locality_order(const SparseP& p);
-
-/// P with rows and columns renumbered by `order` (order[new] = old), columns sorted.
-SparseP permute(const SparseP& p, const std::vector<int32_t>& order);
+/// close together in memory: breadth-first over the kNN graph's lists and
+/// their reverse (P's structure), before P exists.
+std::vector<int32_t> locality_order(const KnnGraph& graph);
 
 /// Attractive part of the gradient (openTSNE's estimate_positive_gradient_nn):
 /// attr_i = exaggeration * sum_j p_ij w_ij (y_i - y_j), w_ij = 1 / (1 + |y_i - y_j|^2).

@@ -11,29 +11,15 @@ namespace {
 
 class TsneCpu final : public Reducer {
  public:
-  TsneCpu(const KnnGraph& graph, const TsnePlan& plan)
-      : params_(plan.params),
-        schedule_{plan.params, plan.n, {}},
-        n_(graph.n),
-        dims_(plan.dims()),
-        repulsion_(plan.method_on(Backend::cpu), plan.dims(), plan.params.theta) {
-    PRISM_CHECK(plan.n == graph.n, "t-SNE plan for ", plan.n, " points, graph of ", graph.n);
-    {
-      const SparseP p = tsne_affinities(graph, params_.perplexity);
-      order_ = tsne::locality_order(p);
-      p_ = tsne::permute(p, order_);
-    }
-    for (float v : p_.val) p_sum_ += v;
-    p_log_p_ = tsne::sum_p_log_p(p_);
-    const int64_t m = checked_mul(n_, dims_);
-    y_.resize(m);
-    update_.assign(m, 0.0);
-    gains_.assign(m, 1.0);
-    grad_.resize(m);
-    scratch_.resize(m);
-    // The plan's layout is in the caller's numbering; the optimiser works in order_'s.
-    for (int64_t r = 0; r < n_; ++r)
-      for (int d = 0; d < dims_; ++d) y_[r * dims_ + d] = plan.initial[int64_t(order_[r]) * dims_ + d];
+  TsneCpu(const KnnGraph& graph, const TsnePlan& plan) : TsneCpu(plan, graph.n) {
+    build(graph, tsne::calibrate_perplexity(graph, params_.perplexity), plan);
+  }
+  // Takes the graph: the conditional P overwrites its distances, and the
+  // graph is gone once P is built.
+  TsneCpu(KnnGraph&& graph, const TsnePlan& plan) : TsneCpu(plan, graph.n) {
+    KnnGraph g = std::move(graph);
+    tsne::ConditionalP c = tsne::calibrate_perplexity_in_place(g, params_.perplexity);
+    build(g, std::move(c), plan);
   }
 
   int64_t total_steps() const override { return params_.max_iter; }
@@ -74,6 +60,33 @@ class TsneCpu final : public Reducer {
   }
 
  private:
+  TsneCpu(const TsnePlan& plan, int64_t graph_n)
+      : params_(plan.params),
+        schedule_{plan.params, plan.n, {}},
+        n_(graph_n),
+        dims_(plan.dims()),
+        repulsion_(plan.method_on(Backend::cpu), plan.dims(), plan.params.theta) {
+    PRISM_CHECK(plan.n == graph_n, "t-SNE plan for ", plan.n, " points, graph of ", graph_n);
+  }
+
+  // P straight in the optimiser's numbering (no second copy), then the state.
+  void build(const KnnGraph& graph, tsne::ConditionalP cond, const TsnePlan& plan) {
+    order_ = tsne::locality_order(graph);
+    p_ = tsne::symmetrize(graph, cond, &order_);
+    cond = {};
+    for (float v : p_.val) p_sum_ += v;
+    p_log_p_ = tsne::sum_p_log_p(p_);
+    const int64_t m = checked_mul(n_, dims_);
+    y_.resize(m);
+    update_.assign(m, 0.0);
+    gains_.assign(m, 1.0);
+    grad_.resize(m);
+    scratch_.resize(m);
+    // The plan's layout is in the caller's numbering; the optimiser works in order_'s.
+    for (int64_t r = 0; r < n_; ++r)
+      for (int d = 0; d < dims_; ++d) y_[r * dims_ + d] = plan.initial[int64_t(order_[r]) * dims_ + d];
+  }
+
   const TsneParams params_;     // the plan's (checked, learning rate resolved)
   const TsnePlan schedule_;     // the plan without its initial layout
   SparseP p_;                   // renumbered by order_
@@ -95,6 +108,10 @@ class TsneCpu final : public Reducer {
 
 std::unique_ptr<Reducer> make_tsne_cpu(const KnnGraph& graph, const TsnePlan& plan) {
   return std::make_unique<TsneCpu>(graph, plan);
+}
+
+std::unique_ptr<Reducer> make_tsne_cpu(KnnGraph&& graph, const TsnePlan& plan) {
+  return std::make_unique<TsneCpu>(std::move(graph), plan);
 }
 
 }  // namespace prism

@@ -44,6 +44,7 @@ int umap_epochs(const UmapParams& p, int64_t n) {
 
 UmapSchedule umap_schedule(const std::vector<float>& weights, int n_epochs, int negative_sample_rate) {
   UmapSchedule s;
+  s.negative_sample_rate = std::max(negative_sample_rate, 0);
   s.epochs_per_sample.assign(weights.size(), -1.0f);
   float wmax = 0;
   for (float w : weights) wmax = std::max(wmax, w);

@@ -64,9 +64,12 @@ struct SgdState {
   int dims = 2;
   std::vector<int64_t> row_ptr;
   std::vector<int32_t> col;
-  UmapSchedule clock;                              // the plan's periods
-  std::vector<float> epoch_of_next_sample;         // per edge
-  std::vector<float> epoch_of_next_negative_sample;
+  // The clocks in closed form (see draw_samples): an edge fires for the m-th
+  // time in the first epoch t with floor(t * rate) = m, rate = 1 / its period
+  // (0: never), and then draws negative_rate negative samples. No per-edge
+  // state changes, so an epoch streams 8 bytes per edge and writes none.
+  std::vector<float> rate;  // per edge
+  int negative_rate = 0;
 
   float a = 1.577f, b = 0.895f;
   float gamma = 1.0f;           // repulsion strength
