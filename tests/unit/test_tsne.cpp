@@ -188,6 +188,19 @@ TEST_P(TsneCalibration, HitsTargetPerplexityPerPoint) {
 
 INSTANTIATE_TEST_SUITE_P(Perplexities, TsneCalibration, ::testing::Values(5.0, 30.0));
 
+TEST(TsneCalibration, InPlaceOverTheGraphsDistancesIsTheSame) {
+  // The CPU reducer calibrates over the graph's own distance array (it owns
+  // the graph); the result must be the copying calibration's, bit for bit.
+  const auto blobs = test::make_blobs(500, 8, 5, 17);
+  KnnGraph g = brute_knn(blobs.x, 30);
+  const tsne::ConditionalP want = tsne::calibrate_perplexity(g, 10.0);
+  const tsne::ConditionalP got = tsne::calibrate_perplexity_in_place(g, 10.0);
+  EXPECT_EQ(got.p, want.p);
+  EXPECT_EQ(got.beta, want.beta);
+  EXPECT_TRUE(g.distances.empty()) << "the distances were not handed over";
+  EXPECT_EQ(g.indices.size(), size_t(g.n * g.k));
+}
+
 TEST(TsneAffinities, SymmetricSumsToOneAndMatchesDenseOracle) {
   const auto blobs = test::make_blobs(300, 8, 4, 11);
   const int k = 30;

@@ -128,11 +128,14 @@ MemoryEstimate estimate_reduction_memory(int64_t n, int64_t d, const ReduceParam
   const int64_t sym = 3 * n * k / 2;
   const Init init = p.method == Method::tsne ? p.tsne.init : p.umap.init;
   if (p.method == Method::tsne) {
-    // engine/src/tsne/affinities.cpp: conditional P (doubles), the transposed
-    // copy before merging (2 n k ids + doubles) and the merged CSR P.
-    MemoryEstimate affinities = kept;
-    affinities.add("t-SNE conditional P", n * k * kD + n * kD);
-    affinities.add("t-SNE P + P^T before merging", 2 * n * k * (kF + kD) + 3 * n * kD);
+    // engine/src/tsne/affinities.cpp and locality.cpp: the pre-reduced rows are
+    // freed first; the conditional P overwrites the graph's distances; the
+    // locality order walks reverse lists (4 bytes an edge, freed before P);
+    // P + P^T gathers its reverse entries an eighth of the rows at a time and
+    // writes the merged CSR P once.
+    MemoryEstimate affinities;
+    affinities.add("kNN graph (ids and distances, then the conditional P)", n * k * (kF + kF));
+    affinities.add("t-SNE P + P^T reverse entries (one block of rows)", n * k * kF / 8 + 2 * n * kD);
     affinities.add("t-SNE symmetric P", sym * (kF + kF) + n * kD);
     stages.push_back(affinities);
     MemoryEstimate optimise;
