@@ -23,12 +23,9 @@ std::unique_ptr<Reducer> make_tsne(const KnnGraph& g, const TsnePlan& plan) {
 }
 
 std::unique_ptr<Reducer> make_tsne(KnnGraph&& g, const TsnePlan& plan) {
-#ifdef PRISM_HAVE_CUDA
-  if (resolve_backend(plan.params.backend) == Backend::cuda) return make_tsne(std::as_const(g), plan);
-#else
-  resolve_backend(plan.params.backend);
-#endif
-  return make_tsne_cpu(std::move(g), plan);
+  // Only the CPU reducer can use the graph's storage; the GPU copies it anyway.
+  if (resolve_backend(plan.params.backend) == Backend::cpu) return make_tsne_cpu(std::move(g), plan);
+  return make_tsne(std::as_const(g), plan);
 }
 
 std::unique_ptr<Reducer> make_tsne(const KnnGraph& graph, const Matrix* initial, const TsneParams& params) {
