@@ -258,11 +258,13 @@ knn_detail::ApproxTuning tuning_from_env() {
                           {"reduced_iters", &t.reduced_iters}, {"full_iters", &t.full_iters},
                           {"full_list", &t.full_list},         {"expand_above", &t.expand_above},
                           {"expand_base", &t.expand_base},     {"expand_iters", &t.expand_iters},
-                          {"expand_candidates", &t.expand_candidates}};
+                          {"expand_candidates", &t.expand_candidates}, {"tree_columns", &t.tree_columns}};
     bool found = false;
     for (const Knob& kn : knobs)
       if (key == kn.name) *kn.field = static_cast<int>(v), found = true;
     if (key == "delta") t.delta = v, found = true;
+    if (key == "rotate") t.rotate = v != 0, found = true;
+    if (key == "half") t.half = v != 0, found = true;
     PRISM_EXPECTS(found, "PRISM_KNN_TUNING: unknown knob ", key);
   }
   return t;

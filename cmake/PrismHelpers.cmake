@@ -16,7 +16,9 @@ endif()
 function(prism_add_test)
   cmake_parse_arguments(T "" "NAME;LABEL;TIMEOUT" "SOURCES;LIBS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
-  target_link_libraries(${T_NAME} PRIVATE GTest::gtest_main prism::warnings ${T_LIBS})
+  # The code generation of the engine, so inline kernels (distance.hpp) are
+  # tested as the engine runs them, not as their portable fallbacks.
+  target_link_libraries(${T_NAME} PRIVATE GTest::gtest_main prism::warnings prism::cpu_arch ${T_LIBS})
   target_compile_definitions(${T_NAME} PRIVATE
     PRISM_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/data"
     PRISM_BINARY_DIR="${PROJECT_BINARY_DIR}")

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <random>
 #include <set>
 #include <string>
@@ -396,6 +397,123 @@ TEST(HalfPrecision, DistancesMatchFloatOnTheSameValues) {
   }
 }
 
+// The joins' bounded distance: exact (bit for bit) whenever the distance is
+// below the bound; otherwise some partial sum that is at least the bound and
+// at most the distance, taken after a multiple of kBoundStride columns.
+TEST(HalfPrecision, BoundedDistanceIsExactBelowItsBound) {
+  using namespace knn_detail;
+  std::mt19937_64 rng(8);
+  std::normal_distribution<float> normal(0.0f, 300.0f);
+  for (int64_t d : {8, 32, 56, 64, 96, 128, 152, 200, 384, 392, 768}) {
+    std::vector<uint16_t> a(d), b(d);
+    for (int64_t j = 0; j < d; ++j) {
+      a[j] = float_to_half(normal(rng));
+      b[j] = float_to_half(normal(rng));
+    }
+    const float full = sq_l2_half(a.data(), b.data(), d);
+    for (float bound : {0.0f, 0.1f * full, 0.5f * full, 0.9f * full, full, std::nextafter(full, INFINITY),
+                        2.0f * full, INFINITY}) {
+      const float r = sq_l2_half_bounded(a.data(), b.data(), d, bound);
+      if (full < bound) {
+        EXPECT_EQ(r, full) << d << " " << bound;
+      } else {
+        EXPECT_GE(r, bound) << d;
+        EXPECT_LE(r, full) << d;
+      }
+    }
+    // A bound of zero stops at the first check: the first kBoundStride columns.
+    const float head = d > kBoundStride ? sq_l2_half(a.data(), b.data(), kBoundStride) : full;
+    EXPECT_EQ(sq_l2_half_bounded(a.data(), b.data(), d, 0.0f), head) << d;
+  }
+}
+
+// Gaussian rows with a decaying spectrum, offset from the origin.
+Matrix spread_rows(int64_t n, int64_t d, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  Matrix x(n, d);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; ++j) x(i, j) = 3.0f + normal(rng) / std::sqrt(1.0f + j);
+  return x;
+}
+
+// A random orthogonal d x d matrix (Gram-Schmidt on Gaussian rows).
+std::vector<float> random_rotation(int64_t d, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<double> q(static_cast<size_t>(d * d));
+  for (int64_t r = 0; r < d; ++r) {
+    double* v = q.data() + r * d;
+    for (int64_t j = 0; j < d; ++j) v[j] = normal(rng);
+    for (int pass = 0; pass < 2; ++pass)
+      for (int64_t p = 0; p < r; ++p) {
+        const double* u = q.data() + p * d;
+        double ip = 0;
+        for (int64_t j = 0; j < d; ++j) ip += u[j] * v[j];
+        for (int64_t j = 0; j < d; ++j) v[j] -= ip * u[j];
+      }
+    double nn = 0;
+    for (int64_t j = 0; j < d; ++j) nn += v[j] * v[j];
+    for (int64_t j = 0; j < d; ++j) v[j] /= std::sqrt(nn);
+  }
+  return std::vector<float>(q.begin(), q.end());
+}
+
+// The rotated half copy holds row order[i]'s coordinates on the rotation's
+// axes (rows of R, not columns), and keeps every distance; more rows than one
+// of to_half's blocks, and unit rows (the cosine path).
+TEST(HalfPrecision, RotatedCopyHoldsTheRotatedRows) {
+  using namespace knn_detail;
+  const int64_t n = 6000, d = 768;
+  const Matrix x = spread_rows(n, d, 3);
+  const std::vector<float> rot = random_rotation(d, 4);
+  std::vector<int32_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = static_cast<int32_t>((i * 7919) % n);
+  for (bool unit : {false, true}) {
+    const HalfFit fit = half_fit(x, unit);
+    const HalfRows h = to_half(x, order, unit, fit, rot.data());
+    ASSERT_EQ(h.n, n);
+    ASSERT_EQ(h.d, d);
+    auto source = [&](int64_t i) {  // row order[i], unit-scaled if asked, centred
+      std::vector<double> c(d);
+      double nn = 0;
+      for (int64_t j = 0; j < d; ++j) nn += double(x(order[i], j)) * x(order[i], j);
+      for (int64_t j = 0; j < d; ++j) c[j] = x(order[i], j) / (unit ? std::sqrt(nn) : 1.0) - fit.mean[j];
+      return c;
+    };
+    for (int64_t i : {int64_t{0}, int64_t{1}, int64_t{5460}, int64_t{5461}, n - 1}) {  // blocks of 5461 rows
+      const std::vector<double> c = source(i);
+      double worst = 0, top = 0;
+      for (int64_t axis = 0; axis < d; ++axis) {
+        double want = 0;
+        for (int64_t j = 0; j < d; ++j) want += c[j] * rot[axis * d + j];
+        worst = std::max(worst, std::abs(half_to_float(h.row(i)[axis]) / h.scale - want));
+        top = std::max(top, std::abs(want));
+      }
+      EXPECT_LE(worst, 2e-3 * top) << i << (unit ? " unit" : "");
+    }
+    for (int64_t i = 0; i < n; i += 997) {
+      const int64_t j = (i * 31 + 5) % n;
+      const std::vector<double> ci = source(i), cj = source(j);
+      double want = 0;
+      for (int64_t c = 0; c < d; ++c) want += (ci[c] - cj[c]) * (ci[c] - cj[c]);
+      EXPECT_NEAR(sq_l2_half(h.row(i), h.row(j), d) / (double(h.scale) * h.scale), want, 1e-2 * want) << i;
+    }
+  }
+}
+
+TEST(HalfPrecision, PermuteInPlaceMatchesAGather) {
+  using namespace knn_detail;
+  const Matrix x = spread_rows(3000, 40, 6);
+  const HalfFit fit = half_fit(x, false);
+  std::vector<int32_t> order(3000);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(7));
+  HalfRows h = to_half(x, {}, false, fit);
+  permute_in_place(h, order);
+  EXPECT_EQ(h.h, to_half(x, order, false, fit).h);
+}
+
 // Half precision keeps ~11 bits relative to the largest value it holds: the
 // working copy is centred first, so data far from the origin (1e4 + unit
 // blobs: uncentred, the blobs' structure would sit below the rounding step
@@ -500,6 +618,15 @@ TEST(ApproxKnn, ReproducibleForASeed) {
   omp_set_num_threads(threads);
   EXPECT_EQ(a.indices, a3.indices);
   EXPECT_EQ(a.distances, a3.distances);
+  // Wide cosine data takes the rotated half-precision path (PCA, GEMM,
+  // bounded distances, trees on the leading columns): the same there.
+  const Matrix w = text_like(4000, 192, 9);
+  const KnnGraph c = knn_approx_cpu(w, 15, Metric::cosine, 5);
+  omp_set_num_threads(threads == 1 ? 2 : 1);
+  const KnnGraph c2 = knn_approx_cpu(w, 15, Metric::cosine, 5);
+  omp_set_num_threads(threads);
+  EXPECT_EQ(c.indices, c2.indices);
+  EXPECT_EQ(c.distances, c2.distances);
 }
 
 class CountingProgress : public Progress {

@@ -54,6 +54,8 @@ constexpr int64_t kReduceAbove = 128;  // only project data with more dimensions
 constexpr int64_t kPcaSample = 10000;  // rows the PCA is fitted on (evenly spaced)
 constexpr double kExplained = 0.85;    // variance the projection keeps
 constexpr int kMinDims = 32;
+constexpr int64_t kRotateMax = 1024;  // columns up to which the half copy is rotated
+constexpr int kTreeColumns = 128;     // leading rotated columns the trees split on
 
 // Rows up to which the exact search is cheaper than NN-descent's joins, as a
 // multiple of k + 1 (and never fewer than kExactBelow rows).
@@ -62,21 +64,28 @@ constexpr int64_t kExactBelow = 1024;
 
 int round_up8(int64_t v) { return static_cast<int>((v + 7) / 8 * 8); }
 
-// Projects x onto its leading principal components (fitted on a sample),
-// zero-padded to a multiple of 8 columns for the distance kernels. `dims` < 0
-// picks the count from the spectrum; returns an empty matrix when projecting
-// would keep more than a quarter of the dimensions.
-Matrix pca_project(ConstView x, int dims) {
+// The principal axes of x's rows (each scaled to unit norm first when `unit`),
+// fitted on an evenly spaced sample: a d x d rotation, leading axis first.
+faiss::PCAMatrix fit_pca(ConstView x, bool unit) {
   const int64_t n = x.rows, d = x.cols;
   const int64_t ns = std::min(n, kPcaSample);
   std::vector<float> sample(static_cast<size_t>(checked_mul(ns, d)));
   for (int64_t s = 0; s < ns; ++s) {
     const float* r = x.row(s * n / ns);
     std::copy(r, r + d, sample.data() + s * d);
+    if (unit) normalize(sample.data() + s * d, d);
   }
   faiss::PCAMatrix pca(static_cast<int>(d), static_cast<int>(d));
   pca.train(ns, sample.data());
+  return pca;
+}
 
+// Projects x onto its leading principal components, zero-padded to a multiple
+// of 8 columns for the distance kernels. `dims` < 0 picks the count from the
+// spectrum; returns an empty matrix when projecting would keep more than a
+// quarter of the dimensions.
+Matrix pca_project(ConstView x, const faiss::PCAMatrix& pca, int dims) {
+  const int64_t n = x.rows, d = x.cols;
   int64_t r = dims;
   if (r < 0) {
     double total = 0, acc = 0;
@@ -200,9 +209,19 @@ KnnGraph knn_approx_tuned(ConstView x, int k, Metric metric, uint64_t seed, Prog
     for (int64_t i = 0; i < n; ++i) normalize(unit.row(i), d);
     full = unit;
   }
+  // The descent's half-precision copy is rotated onto the principal axes
+  // (distances do not change): the leading columns then carry most of each
+  // distance, and the joins stop measuring a pair as soon as its partial
+  // distance passes the lists' thresholds (sq_l2_half_bounded), which most
+  // pairs do within the first columns. Above kRotateMax columns the rotation
+  // (N D^2) would cost more than it saves.
+  const bool rotate = use_half && t.rotate && d > kBoundStride && d <= kRotateMax;
+  faiss::PCAMatrix pca;
+  if (may_reduce || rotate) pca = fit_pca(full, cosine);
   Matrix reduced;
-  if (may_reduce) reduced = pca_project(full, t.reduce_dims);
+  if (may_reduce) reduced = pca_project(full, pca, t.reduce_dims);
   const bool is_reduced = reduced.rows() > 0;
+  const float* rotation = rotate ? pca.PCAMat.data() : nullptr;
 
   // Locality: the joins are bound by memory latency, not arithmetic, so the
   // points are renumbered in the leaf order of a random-projection tree; a
@@ -216,14 +235,16 @@ KnnGraph knn_approx_tuned(ConstView x, int k, Metric metric, uint64_t seed, Prog
       order = locality_order(ConstView(reduced.view()), 64, seed);
       reduced = permute_rows(reduced, order);
     } else if (use_half) {
-      const HalfRows unsorted = to_half(full, {}, cosine, fit);
-      order = locality_order(unsorted, 64, seed);
+      half = to_half(full, {}, cosine, fit, rotation);
+      order = locality_order(half, 64, seed, t.tree_columns < 0 ? kTreeColumns : t.tree_columns);
+      permute_in_place(half, order);
     } else {
       order = locality_order(full, 64, seed);
     }
   }
   if (use_half) {
-    half = to_half(full, order, cosine, fit);
+    if (half.n == 0) half = to_half(full, order, cosine, fit, rotation);
+    pca = faiss::PCAMatrix();
     unit = Matrix();
     full = x;
   } else if (!order.empty()) {
@@ -246,10 +267,12 @@ KnnGraph knn_approx_tuned(ConstView x, int k, Metric metric, uint64_t seed, Prog
   // Gaussian clusters of 1,000 points in 128-d) recall@15 goes from 0.87 with
   // lists of 15 to 0.97 with lists of 30, for twice the time.
   // Wide data that is not projected (text embeddings: D > 128, spread
-  // spectrum) pays D for every distance: there lists a third longer than k,
-  // all of them joined each iteration, and more trees give the better trade
-  // (MiniLM words, 25k sample, one thread: recall 0.962 in ~0.6x the time of
-  // lists of 30 at 0.973; pynndescent scores 0.951 on all 74k).
+  // spectrum) pays for every distance: there lists a fifth longer than k, all
+  // of them joined each iteration, 12 trees with leaves of 60 (MiniLM words,
+  // 73,696 x 384, k = 15, two threads, with the rotated copy and bounded
+  // distances: recall 0.966 in 4.9 s; lists a third longer with leaves of 20,
+  // the earlier choice, 0.970 in 7.1 s; pynndescent's leaves of 80, 10 trees
+  // and lists of k + 1: 0.951 in 5.2 s; pynndescent itself 0.950 in 5.6 s).
   const bool wide = !is_reduced && d > kReduceAbove;
   const bool expand = kb < k;
   // The graph that is expanded needs lists of just its kb: what the two hops
@@ -257,13 +280,14 @@ KnnGraph knn_approx_tuned(ConstView x, int k, Metric metric, uint64_t seed, Prog
   // 1,000-point clusters, k = 90: recall@90 0.896 from a 30-NN graph built
   // with lists of 60 or 45 alike, 0.957 from a 40-NN graph with lists of 40,
   // in 0.73x the time; at 1M 0.897 -> 0.958 in 0.91x).
-  const int list = expand ? kb : wide ? kb + kb / 3 : kb + std::min(kb, 64);
+  const int list = expand ? kb : wide ? kb + std::max(1, kb / 5) : kb + std::min(kb, 64);
   p.k = clamp_list(t.first_list > 0 ? t.first_list : list);
   p.max_candidates = t.max_candidates > 0 ? t.max_candidates : std::min(wide ? p.k : kb, 60);
   // The projected stage only seeds the full-dimensional one: a few trees do.
   p.n_trees = t.n_trees > 0 ? t.n_trees : (is_reduced ? 4 : wide ? 12 : 8);
-  p.leaf_size = t.leaf_size > 0 ? t.leaf_size : std::max(p.k, wide ? 20 : 32);
+  p.leaf_size = t.leaf_size > 0 ? t.leaf_size : std::max(p.k, wide ? 60 : 32);
   p.max_iters = is_reduced ? t.reduced_iters : t.max_iters;
+  if (rotate && !is_reduced && t.tree_columns != 0) p.tree_columns = t.tree_columns > 0 ? t.tree_columns : kTreeColumns;
   p.delta = t.delta;
   p.seed = seed;
   const int64_t steps =

@@ -12,6 +12,7 @@ struct ApproxTuning {
   int max_candidates = -1;  ///< candidates sampled per point and iteration (default k, <= 60)
   int n_trees = -1;         ///< RP trees
   int leaf_size = -1;       ///< RP-tree leaf size
+  int tree_columns = -1;    ///< leading columns of the rotated copy the trees split on; 0: all
   int max_iters = 12;       ///< iterations at most without a projection
   int reduced_iters = 2;    ///< iterations at most of the projected stage
   int full_iters = 6;       ///< iterations at most of the full-dimensional stage after it
@@ -19,6 +20,7 @@ struct ApproxTuning {
   double delta = 0.001;     ///< early termination: fraction of list entries changed
   bool reorder = true;      ///< renumber the points in a locality order first
   bool half = true;         ///< the descent works on a half-precision copy (re-ranked in float32)
+  bool rotate = true;       ///< the half copy is rotated onto its principal axes (bounded distances pay)
   int expand_above = 40;    ///< k above which the k-lists are expanded from a smaller graph; 0: never
   int expand_base = 40;     ///< neighbours of the graph that is expanded
   int expand_iters = 0;     ///< NN-descent iterations at k after the expansion

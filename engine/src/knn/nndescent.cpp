@@ -18,6 +18,7 @@
 #include "prism/random.hpp"
 #include "knn/nndescent.hpp"
 
+#include <cblas.h>
 #include <omp.h>
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -154,8 +155,8 @@ struct RpTree {
 // Splits by the hyperplane halfway between two random points of the node (the
 // Euclidean split of pynndescent's make_euclidean_tree); points on the plane,
 // and nodes whose points all fall on one side (duplicates), split at random.
-RpTree build_tree(const Points& x, int leaf_size, uint64_t seed) {
-  const int64_t n = x.rows(), d = x.dims();
+RpTree build_tree(const Points& x, int leaf_size, uint64_t seed, int cols) {
+  const int64_t n = x.rows(), d = cols > 0 ? std::min<int64_t>(cols, x.dims()) : x.dims();
   RpTree t;
   t.perm.resize(n);
   std::iota(t.perm.begin(), t.perm.end(), 0);
@@ -178,8 +179,8 @@ RpTree build_tree(const Points& x, int leaf_size, uint64_t seed) {
     const int64_t ia = rng.below(size);
     int64_t ic = rng.below(size - 1);
     ic += ic >= ia;
-    x.decode(t.perm[b + ia], xa.data());
-    x.decode(t.perm[b + ic], xc.data());
+    x.decode(t.perm[b + ia], xa.data(), d);
+    x.decode(t.perm[b + ic], xc.data(), d);
     float offset = 0.0f;
     for (int64_t j = 0; j < d; ++j) {
       normal[j] = xa[j] - xc[j];
@@ -187,7 +188,7 @@ RpTree build_tree(const Points& x, int leaf_size, uint64_t seed) {
     }
     int64_t n_left = 0;
     for (int64_t s = b; s < e; ++s) {
-      const float m = x.proj(normal.data(), t.perm[s]) - offset;
+      const float m = x.proj(normal.data(), t.perm[s], d) - offset;
       const int32_t q = t.perm[s];
       left[q] = m > 0.0f || (m == 0.0f && (rng.next() & 1));
       n_left += left[q];
@@ -222,7 +223,7 @@ void init_from_forest(const Points& x, const NndParams& p, NeighborLists& g) {
   std::vector<RpTree> forest(p.n_trees);
 #pragma omp parallel for schedule(dynamic, 1)
   for (int t = 0; t < p.n_trees; ++t)
-    forest[t] = build_tree(x, p.leaf_size, p.seed * 0x632BE59BD9B4E019ULL + 1000003ULL * t + 17);
+    forest[t] = build_tree(x, p.leaf_size, p.seed * 0x632BE59BD9B4E019ULL + 1000003ULL * t + 17, p.tree_columns);
 
   std::fill(g.idx.begin(), g.idx.end(), -1);
   std::fill(g.dist.begin(), g.dist.end(), kInf);
@@ -231,19 +232,22 @@ void init_from_forest(const Points& x, const NndParams& p, NeighborLists& g) {
     const auto leaves = static_cast<int64_t>(t.leaf_begin.size());
 #pragma omp parallel
     {
-      std::vector<float> dd;
 #pragma omp for schedule(dynamic, 16)
       for (int64_t l = 0; l < leaves; ++l) {
         const int64_t b = t.leaf_begin[l], m = t.leaf_end[l] - b;
         const int32_t* pts = t.perm.data() + b;
-        dd.resize(static_cast<size_t>(m * m));
         for (int64_t u = 0; u < m; ++u) x.prefetch(pts[u]);
-        for (int64_t u = 0; u < m; ++u)
-          for (int64_t v = u + 1; v < m; ++v) dd[u * m + v] = dd[v * m + u] = x.dist(pts[u], pts[v]);
+        // Once the lists are full (after the first tree), a pair only needs
+        // measuring up to the larger of the two lists' thresholds.
         for (int64_t u = 0; u < m; ++u) {
-          Row r = row(g, pts[u]);
-          for (int64_t v = 0; v < m; ++v)
-            if (v != u) push(r, pts[v], dd[u * m + v], 1);
+          Row ru = row(g, pts[u]);
+          for (int64_t v = u + 1; v < m; ++v) {
+            Row rv = row(g, pts[v]);
+            const float bound = std::max(ru.dist[0], rv.dist[0]);
+            const float d = x.dist_below(pts[u], pts[v], bound);
+            if (d < ru.dist[0]) push(ru, pts[v], d, 1);
+            if (d < rv.dist[0]) push(rv, pts[u], d, 1);
+          }
         }
       }
     }
@@ -349,22 +353,30 @@ void sample_candidates(NeighborLists& g, uint64_t seed, int iteration, Candidate
   const int64_t n = g.n;
   const int k = g.k;
   const uint64_t salt = splitmix64(seed ^ (0xA24BAED4963EE407ULL * (iteration + 1)));
+  // New candidates first, then old ones for the points that got a new one:
+  // the join pairs a point's new candidates with each other and with its old
+  // ones, so a point without new candidates needs no old ones (most points,
+  // once the graph has nearly converged; pynndescent's active set).
+  for (int phase = 0; phase < 2; ++phase) {
+    const uint8_t want = phase == 0 ? 1 : 0;
+    Candidates& c = phase == 0 ? fresh : old;
 #pragma omp parallel
-  {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    for (int64_t i = 0; i < n; ++i) {
-      const bool mine_i = owns(i, t, nt);
-      for (int s = 0; s < k; ++s) {
-        const int32_t j = g.idx[i * k + s];
-        if (j < 0) continue;
-        const bool mine_j = owns(j, t, nt);
-        if (!mine_i && !mine_j) continue;
-        // The same priority both ways, so a pair is sampled for i and j alike.
-        const uint64_t a = std::min<int64_t>(i, j), b = std::max<int64_t>(i, j);
-        const uint64_t prio = splitmix64(salt ^ (a * 0x9E3779B97F4A7C15ULL + b)) >> 32;
-        Candidates& c = g.fresh[i * k + s] ? fresh : old;
-        if (mine_i) c.add(i, prio << 32 | static_cast<uint32_t>(j));
-        if (mine_j) c.add(j, prio << 32 | static_cast<uint32_t>(i));
+    {
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      for (int64_t i = 0; i < n; ++i) {
+        const bool mine_i = owns(i, t, nt);
+        for (int s = 0; s < k; ++s) {
+          const int32_t j = g.idx[i * k + s];
+          if (j < 0 || g.fresh[i * k + s] != want) continue;
+          const bool add_i = mine_i && (want || fresh.count[i] > 0);
+          const bool add_j = owns(j, t, nt) && (want || fresh.count[j] > 0);
+          if (!add_i && !add_j) continue;
+          // The same priority both ways, so a pair is sampled for i and j alike.
+          const uint64_t a = std::min<int64_t>(i, j), b = std::max<int64_t>(i, j);
+          const uint64_t prio = splitmix64(salt ^ (a * 0x9E3779B97F4A7C15ULL + b)) >> 32;
+          if (add_i) c.add(i, prio << 32 | static_cast<uint32_t>(j));
+          if (add_j) c.add(j, prio << 32 | static_cast<uint32_t>(i));
+        }
       }
     }
   }
@@ -413,8 +425,17 @@ int64_t local_join(const Points& x, NeighborLists& g, const Candidates& fresh, c
       for (int64_t i = b0; i < b1; ++i) {
         const auto start = static_cast<int32_t>(out.size());
         const int nn = fresh.count[i], no = old.count[i];
-        for (int s = 0; s < nn; ++s) x.prefetch(fresh.id(i, s));
-        for (int s = 0; s < no; ++s) x.prefetch(old.id(i, s));
+        // The next point's candidates are fetched while this one's are
+        // joined: their rows' leading columns and their lists.
+        if (i + 1 < b1) {
+          auto ahead = [&](int32_t q) {
+            x.prefetch_head(q);
+            __builtin_prefetch(g.idx.data() + int64_t{q} * k);
+            __builtin_prefetch(g.dist.data() + int64_t{q} * k);
+          };
+          for (int s = 0; s < fresh.count[i + 1]; ++s) ahead(fresh.id(i + 1, s));
+          for (int s = 0; s < old.count[i + 1]; ++s) ahead(old.id(i + 1, s));
+        }
         // Pairs already in each other's lists are what most joins find once
         // the graph is close: proposing them anyway (the list would reject
         // them) made the update pass the most expensive part of the descent.
@@ -423,7 +444,7 @@ int64_t local_join(const Points& x, NeighborLists& g, const Candidates& fresh, c
           const bool in_p = listed(p, q), in_q = listed(q, p);
           if (in_p && in_q) return;
           const float tq = g.dist[q * k];
-          const float dd = x.dist(p, q);
+          const float dd = x.dist_below(p, q, in_p ? tq : in_q ? tp : std::max(tp, tq));
           const bool to_p = !in_p && dd < tp, to_q = !in_q && dd < tq;
           if (to_p || to_q) out.push_back({p, q, dd, to_p, to_q});
         };
@@ -482,43 +503,106 @@ HalfFit half_fit(ConstView x, bool unit) {
   }
   f.mean.resize(d);
   for (int64_t j = 0; j < d; ++j) f.mean[j] = static_cast<float>(sum[j] / std::max<int64_t>(n, 1));
-  float vmax = 0;
+  float vmax = 0, nmax = 0;
   double sq = 0;
-#pragma omp parallel for schedule(static) reduction(max : vmax) reduction(+ : sq)
+#pragma omp parallel for schedule(static) reduction(max : vmax, nmax) reduction(+ : sq)
   for (int64_t i = 0; i < n; ++i) {
     const float* r = x.row(i);
     const float s = unit ? inv_norm_of(r, d) : 1.0f;
+    double row_sq = 0;
     for (int64_t j = 0; j < d; ++j) {
       const float v = r[j] * s - f.mean[j];
       vmax = std::max(vmax, std::abs(v));
-      sq += double(v) * v;
+      row_sq += double(v) * v;
     }
+    sq += row_sq;
+    nmax = std::max(nmax, static_cast<float>(std::sqrt(row_sq)));
   }
   f.max_abs = vmax;
+  f.max_norm = nmax;
   f.rms = std::sqrt(sq / std::max<double>(1.0, double(n) * d));
   return f;
 }
 
-HalfRows to_half(ConstView x, const std::vector<int32_t>& order, bool unit, const HalfFit& fit) {
+HalfRows to_half(ConstView x, const std::vector<int32_t>& order, bool unit, const HalfFit& fit,
+                 const float* rotation) {
   const int64_t n = order.empty() ? x.rows : static_cast<int64_t>(order.size());
+  const int64_t d = x.cols;
   HalfRows h;
   h.n = n;
-  h.d = (x.cols + 7) / 8 * 8;
+  h.d = (d + 7) / 8 * 8;
   h.h.resize(static_cast<size_t>(checked_mul(n, h.d)));
-  h.scale = fit.max_abs > 0 ? std::ldexp(1.0f, 13 - std::ilogb(fit.max_abs)) : 1.0f;
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    const float* r = x.row(order.empty() ? i : order[i]);
+  // A rotated component is at most the row's centred norm.
+  const float top = rotation ? fit.max_norm : fit.max_abs;
+  h.scale = top > 0 ? std::ldexp(1.0f, 13 - std::ilogb(top)) : 1.0f;
+  auto convert = [&](int64_t i, const float* r, float s) {
     uint16_t* o = h.h.data() + i * h.d;
-    const float s = unit ? inv_norm_of(r, x.cols) : 1.0f;
-    for (int64_t j = 0; j < x.cols; ++j) o[j] = float_to_half((r[j] * s - fit.mean[j]) * h.scale);
-    for (int64_t j = x.cols; j < h.d; ++j) o[j] = 0;
+    for (int64_t j = 0; j < d; ++j) o[j] = float_to_half(r[j] * s);
+    for (int64_t j = d; j < h.d; ++j) o[j] = 0;
+  };
+  auto source = [&](int64_t i) { return x.row(order.empty() ? i : order[i]); };
+  if (!rotation) {
+#pragma omp parallel
+    {
+      std::vector<float> c(d);
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < n; ++i) {
+        const float* r = source(i);
+        const float s = unit ? inv_norm_of(r, d) : 1.0f;
+        for (int64_t j = 0; j < d; ++j) c[j] = r[j] * s - fit.mean[j];
+        convert(i, c.data(), h.scale);
+      }
+    }
+    return h;
+  }
+  // Blocks of rows: gathered and centred in parallel, rotated by one
+  // (multi-threaded) GEMM each, converted in parallel.
+  const int64_t block = std::max<int64_t>(256, (int64_t{4} << 20) / std::max<int64_t>(d, 1));
+  std::vector<float> in(static_cast<size_t>(std::min(n, block) * d)), out(in.size());
+  for (int64_t b = 0; b < n; b += block) {
+    const int64_t e = std::min(n, b + block);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = b; i < e; ++i) {
+      const float* r = source(i);
+      const float s = unit ? inv_norm_of(r, d) : 1.0f;
+      float* c = in.data() + (i - b) * d;
+      for (int64_t j = 0; j < d; ++j) c[j] = r[j] * s - fit.mean[j];
+    }
+    // out = in R^T: column c of a row is its coordinate on axis c.
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(e - b), static_cast<int>(d),
+                static_cast<int>(d), 1.0f, in.data(), static_cast<int>(d), rotation, static_cast<int>(d),
+                0.0f, out.data(), static_cast<int>(d));
+#pragma omp parallel for schedule(static)
+    for (int64_t i = b; i < e; ++i) convert(i, out.data() + (i - b) * d, h.scale);
   }
   return h;
 }
 
-std::vector<int32_t> locality_order(const Points& x, int leaf_size, uint64_t seed) {
-  return build_tree(x, leaf_size, seed ^ 0x2545F4914F6CDD1DULL).perm;
+void permute_in_place(HalfRows& h, const std::vector<int32_t>& order) {
+  PRISM_CHECK(static_cast<int64_t>(order.size()) == h.n, "permute_in_place: bad order");
+  // Row i becomes old row order[i], cycle by cycle, with one row of scratch.
+  std::vector<uint8_t> done(h.n, 0);
+  std::vector<uint16_t> tmp(h.d);
+  uint16_t* base = h.h.data();
+  for (int64_t i = 0; i < h.n; ++i) {
+    if (done[i]) continue;
+    std::copy(base + i * h.d, base + (i + 1) * h.d, tmp.data());
+    int64_t j = i;
+    for (;;) {
+      done[j] = 1;
+      const int64_t from = order[j];
+      if (from == i) {
+        std::copy(tmp.begin(), tmp.end(), base + j * h.d);
+        break;
+      }
+      std::copy(base + from * h.d, base + (from + 1) * h.d, base + j * h.d);
+      j = from;
+    }
+  }
+}
+
+std::vector<int32_t> locality_order(const Points& x, int leaf_size, uint64_t seed, int columns) {
+  return build_tree(x, leaf_size, seed ^ 0x2545F4914F6CDD1DULL, columns).perm;
 }
 
 NeighborLists forest_init(const Points& x, const NndParams& p) {

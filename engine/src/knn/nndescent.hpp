@@ -2,6 +2,7 @@
 // NN-descent (Dong, Moses & Li 2011) as in pynndescent: random-projection-tree
 // forest initialisation, local joins over sampled new/old candidates, early
 // termination on the update count. Private to the knn module.
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -26,6 +27,7 @@ struct HalfRows {
 struct HalfFit {
   std::vector<float> mean;
   float max_abs = 0;
+  float max_norm = 0;  ///< the largest centred row norm (bounds any rotated component)
   double rms = 0;
   /// Half precision keeps about 11 bits relative to max_abs: refused when the
   /// typical value would keep fewer than 5 (a few far outliers), or when the
@@ -36,9 +38,16 @@ HalfFit half_fit(ConstView x, bool unit);
 
 /// Half-precision copy of rows order[0], order[1], ... of x (all rows in order
 /// when `order` is empty), each scaled to unit norm first when `unit`, then
-/// centred on fit.mean (distances do not change) and scaled by the power of
-/// two that puts fit.max_abs in [2^13, 2^14).
-HalfRows to_half(ConstView x, const std::vector<int32_t>& order, bool unit, const HalfFit& fit);
+/// centred on fit.mean (distances do not change), optionally rotated, and
+/// scaled by the power of two that puts fit.max_abs (fit.max_norm when
+/// rotated) in [2^13, 2^14). `rotation`: null, or an orthogonal x.cols^2
+/// row-major matrix whose rows are the new axes (principal components,
+/// leading first: see sq_l2_half_bounded); distances do not change either.
+HalfRows to_half(ConstView x, const std::vector<int32_t>& order, bool unit, const HalfFit& fit,
+                 const float* rotation = nullptr);
+
+/// Row i becomes row order[i] (a permutation of 0..n-1), without a second copy.
+void permute_in_place(HalfRows& h, const std::vector<int32_t>& order);
 
 /// The vectors NN-descent works on: a float32 view or half-precision rows.
 /// dist() is the squared L2 distance (times scale^2 for half rows: the same
@@ -52,17 +61,34 @@ class Points {
   float dist(int64_t i, int64_t j) const {
     return h_ ? sq_l2_half(h_->row(i), h_->row(j), h_->d) : sq_l2(f_.row(i), f_.row(j), f_.cols);
   }
-  /// <normal, row j> with normal in the rows' (scaled) units, dims() long.
-  float proj(const float* normal, int64_t j) const {
-    return h_ ? dot_half(normal, h_->row(j), h_->d) : dot(normal, f_.row(j), f_.cols);
+  /// dist(i, j), or any value >= bound when dist(i, j) >= bound (it may stop
+  /// early: see sq_l2_half_bounded).
+  float dist_below(int64_t i, int64_t j, float bound) const {
+    return h_ ? sq_l2_half_bounded(h_->row(i), h_->row(j), h_->d, bound)
+              : sq_l2(f_.row(i), f_.row(j), f_.cols);
   }
-  void decode(int64_t i, float* out) const {
+  /// <normal, row j> over the leading `cols` columns (a multiple of 8 for
+  /// half rows; normal in the rows' scaled units).
+  float proj(const float* normal, int64_t j, int64_t cols) const {
+    return h_ ? dot_half(normal, h_->row(j), cols) : dot(normal, f_.row(j), cols);
+  }
+  /// The leading `cols` columns of row i in float.
+  void decode(int64_t i, float* out, int64_t cols) const {
     if (h_) {
-      for (int64_t j = 0; j < h_->d; ++j) out[j] = half_to_float(h_->row(i)[j]);
+      for (int64_t j = 0; j < cols; ++j) out[j] = half_to_float(h_->row(i)[j]);
     } else {
-      std::copy(f_.row(i), f_.row(i) + f_.cols, out);
+      std::copy(f_.row(i), f_.row(i) + cols, out);
     }
   }
+  /// The leading columns only (what a bounded distance usually reads).
+  void prefetch_head(int64_t i) const {
+    if (h_) {
+      for (int64_t j = 0; j < std::min<int64_t>(h_->d, kHeadColumns); j += 32) __builtin_prefetch(h_->row(i) + j);
+    } else {
+      prefetch_row(f_.row(i), std::min<int64_t>(f_.cols, kHeadColumns));
+    }
+  }
+  static constexpr int64_t kHeadColumns = 128;
   void prefetch(int64_t i) const {
     if (h_) {
       for (int64_t j = 0; j < h_->d; j += 32) __builtin_prefetch(h_->row(i) + j);
@@ -81,6 +107,7 @@ struct NndParams {
   int max_candidates = 15;  ///< new (and old) candidates sampled per point and iteration
   int n_trees = 8;          ///< random-projection trees for the initial graph
   int leaf_size = 32;       ///< largest RP-tree leaf
+  int tree_columns = 0;     ///< leading columns the trees split on (0: all; a multiple of 8)
   int max_iters = 10;       ///< NN-descent iterations at most
   double delta = 0.001;     ///< stop when fewer than delta * n * k lists changed in an iteration
   uint64_t seed = 0;
@@ -99,7 +126,8 @@ struct NeighborLists {
 
 /// The rows of x in the leaf order of one random-projection tree: rows close
 /// in space come out close in the order (a cheap space-filling order).
-std::vector<int32_t> locality_order(const Points& x, int leaf_size, uint64_t seed);
+/// `columns`: as NndParams::tree_columns.
+std::vector<int32_t> locality_order(const Points& x, int leaf_size, uint64_t seed, int columns = 0);
 
 /// First lists (p.k per row, self excluded) from a random-projection forest
 /// over x's rows, under squared L2 distance; all entries fresh. Needs x.rows > p.k + 1.

@@ -88,6 +88,9 @@ MemoryEstimate estimate_knn_memory(int64_t n, int64_t d, const KnnParams& p) {
   // The descent reads a locality-ordered half-precision copy (rows padded to
   // a multiple of 8 values); data that does not suit half precision keeps float32.
   e.add("NN-descent locality-ordered copy", n * ((d + 7) / 8 * 8) * 2);
+  // ... rotated onto its principal axes for 64 < d <= 1024: the PCA's
+  // matrices and two blocks of about 4M floats.
+  if (d > 64 && d <= 1024) e.add("NN-descent rotation (principal axes)", 2 * d * d * kD + 2 * (4LL << 20) * kF);
   const int64_t kb = k > 40 ? 40 : k;  // the graph the k-lists are expanded from
   const int64_t list = std::min(n - 2, k > kb ? kb : kb + std::min<int64_t>(kb, 64));
   e.add("NN-descent lists", n * list * (kF + kF + 1));
