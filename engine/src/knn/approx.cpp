@@ -38,13 +38,13 @@
 #include "knn/approx.hpp"
 
 #include <cblas.h>
-#include <faiss/VectorTransform.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "knn/distance.hpp"
 #include "knn/nndescent.hpp"
+#include "prism/pca.hpp"
 
 namespace prism {
 namespace knn_detail {
@@ -66,32 +66,35 @@ int round_up8(int64_t v) { return static_cast<int>((v + 7) / 8 * 8); }
 
 // The principal axes of x's rows (each scaled to unit norm first when `unit`),
 // fitted on an evenly spaced sample: a d x d rotation, leading axis first.
-faiss::PCAMatrix fit_pca(ConstView x, bool unit) {
+PcaModel fit_axes(ConstView x, bool unit) {
   const int64_t n = x.rows, d = x.cols;
   const int64_t ns = std::min(n, kPcaSample);
-  std::vector<float> sample(static_cast<size_t>(checked_mul(ns, d)));
+  Matrix sample(ns, d);
   for (int64_t s = 0; s < ns; ++s) {
     const float* r = x.row(s * n / ns);
-    std::copy(r, r + d, sample.data() + s * d);
-    if (unit) normalize(sample.data() + s * d, d);
+    std::copy(r, r + d, sample.row(s));
+    if (unit) normalize(sample.row(s), d);
   }
-  faiss::PCAMatrix pca(static_cast<int>(d), static_cast<int>(d));
-  pca.train(ns, sample.data());
-  return pca;
+  // All D axes (LAPACK's MRRR solver: FAISS's PCAMatrix used the slower QR
+  // iteration, a tenth of the kNN time on Fashion-MNIST).
+  PcaParams pp;
+  pp.dims = static_cast<int>(d);
+  pp.solver = PcaSolver::full;
+  return fit_pca_cpu(sample, pp);
 }
 
 // Projects x onto its leading principal components, zero-padded to a multiple
 // of 8 columns for the distance kernels. `dims` < 0 picks the count from the
 // spectrum; returns an empty matrix when projecting would keep more than a
 // quarter of the dimensions.
-Matrix pca_project(ConstView x, const faiss::PCAMatrix& pca, int dims) {
+Matrix pca_project(ConstView x, const PcaModel& pca, int dims) {
   const int64_t n = x.rows, d = x.cols;
   int64_t r = dims;
   if (r < 0) {
     double total = 0, acc = 0;
-    for (float e : pca.eigenvalues) total += std::max(0.0f, e);
+    for (double e : pca.explained_variance) total += std::max(0.0, e);
     r = 0;
-    while (r < d && acc < kExplained * total) acc += std::max(0.0f, pca.eigenvalues[r++]);
+    while (r < d && acc < kExplained * total) acc += std::max(0.0, pca.explained_variance[r++]);
     r = std::max<int64_t>(r, kMinDims);
     // Only a sharp spectrum pays: Fashion-MNIST keeps 85% in 42 of 784
     // dimensions (5%) and the projected descent is twice as fast for the same
@@ -106,10 +109,10 @@ Matrix pca_project(ConstView x, const faiss::PCAMatrix& pca, int dims) {
   // y = (x - mean) P^T, with P's rows the components: x P^T by BLAS, then the
   // projected mean subtracted.
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, checked_cast<int>(n), static_cast<int>(r),
-              static_cast<int>(d), 1.0f, x.data, checked_cast<int>(x.stride), pca.PCAMat.data(),
+              static_cast<int>(d), 1.0f, x.data, checked_cast<int>(x.stride), pca.components.data(),
               static_cast<int>(d), 0.0f, y.data(), rp);
   std::vector<float> shift(r);
-  for (int64_t c = 0; c < r; ++c) shift[c] = dot(pca.PCAMat.data() + c * d, pca.mean.data(), d);
+  for (int64_t c = 0; c < r; ++c) shift[c] = dot(pca.components.row(c), pca.mean.data(), d);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i)
     for (int64_t c = 0; c < r; ++c) y(i, c) -= shift[c];
@@ -216,12 +219,12 @@ KnnGraph knn_approx_tuned(ConstView x, int k, Metric metric, uint64_t seed, Prog
   // pairs do within the first columns. Above kRotateMax columns the rotation
   // (N D^2) would cost more than it saves.
   const bool rotate = use_half && t.rotate && d > kBoundStride && d <= kRotateMax;
-  faiss::PCAMatrix pca;
-  if (may_reduce || rotate) pca = fit_pca(full, cosine);
+  PcaModel pca;
+  if (may_reduce || rotate) pca = fit_axes(full, cosine);
   Matrix reduced;
   if (may_reduce) reduced = pca_project(full, pca, t.reduce_dims);
   const bool is_reduced = reduced.rows() > 0;
-  const float* rotation = rotate ? pca.PCAMat.data() : nullptr;
+  const float* rotation = rotate ? pca.components.data() : nullptr;
 
   // Locality: the joins are bound by memory latency, not arithmetic, so the
   // points are renumbered in the leaf order of a random-projection tree; a
@@ -244,7 +247,7 @@ KnnGraph knn_approx_tuned(ConstView x, int k, Metric metric, uint64_t seed, Prog
   }
   if (use_half) {
     if (half.n == 0) half = to_half(full, order, cosine, fit, rotation);
-    pca = faiss::PCAMatrix();
+    pca = PcaModel();
     unit = Matrix();
     full = x;
   } else if (!order.empty()) {
