@@ -32,9 +32,10 @@
 // would keep too few bits (a few far outliers: HalfFit::suits) stay float32.
 //
 // Reproducibility: the descent is independent of the thread count
-// (knn/nndescent.cpp); the PCA goes through BLAS, whose sums may round
-// differently with another thread count, so projected results are
-// reproducible for a fixed seed and thread count.
+// (knn/nndescent.cpp); the PCA and the rotation of the half copy go through
+// BLAS, which may in principle round differently with another thread count
+// (OpenBLAS splits its GEMMs by output blocks, so it does not: tested on the
+// rotated path), so results are promised for a fixed seed and thread count.
 #include "knn/approx.hpp"
 
 #include <cblas.h>
