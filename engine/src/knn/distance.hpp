@@ -142,54 +142,15 @@ inline uint16_t float_to_half(float f) {
 #endif
 }
 
-/// Squared L2 distance between two half-precision d-vectors, d a multiple of 8.
-inline float sq_l2_half(const uint16_t* __restrict a, const uint16_t* __restrict b, int64_t d) {
-#if defined(__F16C__) && defined(__FMA__)
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(),
-         s3 = _mm256_setzero_ps();
-  auto ld = [](const uint16_t* p) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  };
-  int64_t j = 0;
-  for (; j + 32 <= d; j += 32) {
-    const __m256 t0 = _mm256_sub_ps(ld(a + j), ld(b + j));
-    const __m256 t1 = _mm256_sub_ps(ld(a + j + 8), ld(b + j + 8));
-    const __m256 t2 = _mm256_sub_ps(ld(a + j + 16), ld(b + j + 16));
-    const __m256 t3 = _mm256_sub_ps(ld(a + j + 24), ld(b + j + 24));
-    s0 = _mm256_fmadd_ps(t0, t0, s0);
-    s1 = _mm256_fmadd_ps(t1, t1, s1);
-    s2 = _mm256_fmadd_ps(t2, t2, s2);
-    s3 = _mm256_fmadd_ps(t3, t3, s3);
-  }
-  for (; j + 8 <= d; j += 8) {
-    const __m256 t = _mm256_sub_ps(ld(a + j), ld(b + j));
-    s0 = _mm256_fmadd_ps(t, t, s0);
-  }
-  const __m256 s = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_movehdup_ps(h));
-  return _mm_cvtss_f32(h);
-#else
-  float acc[8] = {};
-  for (int64_t j = 0; j < d; j += 8)
-    for (int l = 0; l < 8; ++l) {
-      const float t = half_to_float(a[j + l]) - half_to_float(b[j + l]);
-      acc[l] += t * t;
-    }
-  return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
-#endif
-}
-
-/// sq_l2_half, but it may stop early: once the partial sum over the leading
-/// columns reaches `bound` it returns that partial sum (>= bound; the true
-/// distance is no smaller). The descent only needs distances below its
-/// admission thresholds, and with the columns in principal-component order
-/// (the working copy is rotated) most rejected pairs pass the bound within the
-/// first quarter of the columns. Checked every kBoundStride columns.
+/// The one kernel behind sq_l2_half and sq_l2_half_bounded: with kBounded it
+/// checks the partial sum against `bound` every kBoundStride columns and
+/// returns it once it reaches the bound; otherwise the check is compiled out.
+/// Both share one accumulation order, so below the bound the results are
+/// bit-identical.
 inline constexpr int kBoundStride = 64;
-inline float sq_l2_half_bounded(const uint16_t* __restrict a, const uint16_t* __restrict b, int64_t d,
-                                float bound) {
+template <bool kBounded>
+inline float sq_l2_half_kernel(const uint16_t* __restrict a, const uint16_t* __restrict b, int64_t d,
+                               [[maybe_unused]] float bound) {
 #if defined(__F16C__) && defined(__FMA__)
   auto ld = [](const uint16_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
@@ -202,8 +163,6 @@ inline float sq_l2_half_bounded(const uint16_t* __restrict a, const uint16_t* __
   };
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(),
          s3 = _mm256_setzero_ps();
-  // The same accumulation order as sq_l2_half: without an early stop the
-  // result is bit-identical.
   int64_t j = 0;
   for (; j + 32 <= d; j += 32) {
     const __m256 t0 = _mm256_sub_ps(ld(a + j), ld(b + j));
@@ -214,9 +173,11 @@ inline float sq_l2_half_bounded(const uint16_t* __restrict a, const uint16_t* __
     s1 = _mm256_fmadd_ps(t1, t1, s1);
     s2 = _mm256_fmadd_ps(t2, t2, s2);
     s3 = _mm256_fmadd_ps(t3, t3, s3);
-    if ((j + 32) % kBoundStride == 0 && j + 32 < d) {
-      const float part = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-      if (part >= bound) return part;
+    if constexpr (kBounded) {
+      if ((j + 32) % kBoundStride == 0 && j + 32 < d) {
+        const float part = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+        if (part >= bound) return part;
+      }
     }
   }
   for (; j + 8 <= d; j += 8) {
@@ -225,9 +186,32 @@ inline float sq_l2_half_bounded(const uint16_t* __restrict a, const uint16_t* __
   }
   return hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
 #else
-  (void)bound;
-  return sq_l2_half(a, b, d);
+  // Portable fallback: never stops early (a partial sum is only an
+  // optimisation; the full distance is always a valid answer).
+  float acc[8] = {};
+  for (int64_t j = 0; j < d; j += 8)
+    for (int l = 0; l < 8; ++l) {
+      const float t = half_to_float(a[j + l]) - half_to_float(b[j + l]);
+      acc[l] += t * t;
+    }
+  return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
 #endif
+}
+
+/// Squared L2 distance between two half-precision d-vectors, d a multiple of 8.
+inline float sq_l2_half(const uint16_t* __restrict a, const uint16_t* __restrict b, int64_t d) {
+  return sq_l2_half_kernel<false>(a, b, d, 0.0f);
+}
+
+/// sq_l2_half, but it may stop early: once the partial sum over the leading
+/// columns reaches `bound` it returns that partial sum (>= bound; the true
+/// distance is no smaller). The descent only needs distances below its
+/// admission thresholds, and with the columns in principal-component order
+/// (the working copy is rotated) most rejected pairs pass the bound within the
+/// first quarter of the columns.
+inline float sq_l2_half_bounded(const uint16_t* __restrict a, const uint16_t* __restrict b, int64_t d,
+                                float bound) {
+  return sq_l2_half_kernel<true>(a, b, d, bound);
 }
 
 /// Inner product of a float d-vector with a half-precision one, d a multiple of 8.
