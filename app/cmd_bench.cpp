@@ -5,11 +5,14 @@
 // Peers: bench_peers.*; the table and files: bench_report.*.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <numeric>
+#include <random>
 
 #include "bench_peers.hpp"
 #include "bench_report.hpp"
@@ -46,6 +49,7 @@ struct BenchOptions {
   std::string peer_names;
   int k = 15;
   int64_t sample = 10000;
+  int64_t peer_sample = 0;  ///< > 0: peers (and Prism again) also run on a seeded sample of this many rows
 };
 
 /// The combinations to run, checked before any work.
@@ -105,6 +109,30 @@ class StagePeaks : public ProgressBar {
   std::map<std::string, double> peaks_;
 };
 
+/// A seeded uniform sample of n rows without replacement, kept in their
+/// original order, with their metadata (labels included).
+Dataset sample_rows(const Dataset& ds, int64_t n, uint64_t seed) {
+  std::vector<int64_t> rows(static_cast<size_t>(ds.rows()));
+  std::iota(rows.begin(), rows.end(), int64_t{0});
+  std::mt19937_64 rng(seed ^ 0x9E3779B97F4A7C15ULL);
+  for (int64_t i = 0; i < n; ++i) {
+    std::uniform_int_distribution<int64_t> pick(i, ds.rows() - 1);
+    std::swap(rows[i], rows[pick(rng)]);
+  }
+  rows.resize(static_cast<size_t>(n));
+  std::sort(rows.begin(), rows.end());
+  Matrix m(n, ds.cols());
+  for (int64_t i = 0; i < n; ++i) std::copy(ds.x.row(rows[i]), ds.x.row(rows[i]) + ds.cols(), m.row(i));
+  Dataset out;
+  out.source = ds.source;
+  out.format = ds.format;
+  out.dtype = ds.dtype;
+  out.meta = ds.meta;
+  if (!out.meta.empty()) out.meta.select_rows(rows);
+  out.adopt(std::move(m));
+  return out;
+}
+
 void run_prism(BenchRun& r, const Dataset& ds, const ReduceParams& params) {
   StagePeaks bar;
   reset_peak_rss();
@@ -158,39 +186,60 @@ int run_bench(const BenchOptions& o) {
     }
     const double load = seconds_since(t0);
     const std::string name = fs::path(path).filename().string();
+    // With --peer-sample below the row count, the peers run on a seeded sample
+    // (at 1M points they would take hours), and Prism runs on that sample too,
+    // so that the ratio compares the same data; Prism's full-size rows stay.
+    const bool sampled = o.peers && o.peer_sample > 0 && o.peer_sample < ds.rows();
+    const Dataset* peer_ds = &ds;
+    std::string peer_name = name;
+    if (sampled) {
+      peer_ds = &datasets.emplace_back(sample_rows(ds, o.peer_sample, o.first_seed));
+      peer_name = cat(name, " (", o.peer_sample, "-row sample)");
+      note(cat("bench: peers run on a seeded sample of ", o.peer_sample, " of ", ds.rows(), " rows"));
+    }
     fs::path peer_dir;
     if (o.peers) {
       peer_dir = fs::temp_directory_path() / cat("prism-peers-", getpid());
       fs::create_directories(peer_dir);
-      write_matrix((peer_dir / "x.npy").string(), ds.x);
+      write_matrix((peer_dir / "x.npy").string(), peer_ds->x);
     }
     const auto only = split(o.peer_names);
     for (Method method : grid.methods)
       for (int d : grid.dims) {
-        std::vector<std::string> impls;
-        for (const auto& b : grid.backends) impls.push_back("prism:" + b);
+        // (data set, its name in the table, implementation)
+        struct Job {
+          const Dataset* data;
+          const std::string* name;
+          std::string impl;
+        };
+        std::vector<Job> jobs;
+        for (const auto& b : grid.backends) jobs.push_back({&ds, &name, "prism:" + b});
+        if (sampled)
+          for (const auto& b : grid.backends) jobs.push_back({peer_ds, &peer_name, "prism:" + b});
         if (o.peers)
           for (const auto& p : peers_for(method))
-            if (only.empty() || std::find(only.begin(), only.end(), p) != only.end()) impls.push_back(p);
-        for (const auto& impl : impls)
+            if (only.empty() || std::find(only.begin(), only.end(), p) != only.end())
+              jobs.push_back({peer_ds, &peer_name, p});
+        for (const Job& job : jobs)
           for (int i = 0; i < o.seeds; ++i) {
+            const std::string& impl = job.impl;
             BenchRun r;
-            r.input = name;
+            r.input = *job.name;
             r.method = to_string(method);
             r.dims = d;
             r.seed = o.first_seed + i;
             r.load = load;
-            r.meta = &ds.meta;
-            note(cat("bench: ", name, " ", r.method, " ", d, "D ", impl, " seed ", r.seed));
+            r.meta = &job.data->meta;
+            note(cat("bench: ", r.input, " ", r.method, " ", d, "D ", impl, " seed ", r.seed));
             ReduceOptions ro = o.ro;
             ro.dims = d;
             try {
               const bool prism = impl.rfind("prism:", 0) == 0;
               if (prism) ro.backend = impl.substr(6);
               const ReduceParams params = ro.resolve_for(method, r.seed);
-              if (prism) run_prism(r, ds, params);
+              if (prism) run_prism(r, *job.data, params);
               else run_peer_row(r, impl, (peer_dir / "x.npy").string(), params, o.peers_seeded, peer_dir);
-              r.f = measure(ds, r.y.view(), params.metric, r.seed, o.k, o.sample);
+              r.f = measure(*job.data, r.y.view(), params.metric, r.seed, o.k, o.sample);
               r.ok = true;
             } catch (const Interrupted&) {
               if (!peer_dir.empty()) fs::remove_all(peer_dir);
@@ -228,6 +277,11 @@ CommandSetup setup = [](CLI::App& sub) {
                  "With --peers: only these (umap-learn,opentsne,sklearn-tsne,sklearn-pca)");
   sub.add_flag("--peers-seeded", s->peers_seeded,
                "Pass the seed to the peers (reproducible; umap-learn's SGD then runs on one thread)");
+  sub.add_option("--peer-sample", s->peer_sample,
+                 "With --peers: run the peers on a seeded uniform sample of this many rows when the input "
+                 "has more (Prism runs on the sample too, beside its full-size rows); 0: all rows")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   sub.add_option("-k,--k", s->k, "k of trustworthiness@k and recall@k")->capture_default_str();
   sub.add_option("--sample", s->sample, "Points the metrics evaluate")->capture_default_str();
   sub.add_option("-o,--out", s->out, "Also write the table: report.md, .csv or .json");
@@ -241,6 +295,7 @@ CommandSetup setup = [](CLI::App& sub) {
       "Examples:\n"
       "  prism bench /usr/share/datasets/fashion-mnist --methods umap,tsne --dims 2 --peers --out report.md\n"
       "  prism bench a.npy b.npy --methods pca,umap --dims 2,3 --seeds 3 --png grid.png\n"
+      "  prism bench mix1m.npy --methods umap --dims 2 --peers --peer-sample 200000 --out 1m.md\n"
       "  prism bench vectors.npy --methods umap --n-neighbors 30 --backends cpu,cuda --out report.json");
   return [s]() { return run_bench(*s); };
 };

@@ -311,6 +311,38 @@ TEST(CliFlags, BenchPeersAndPicture) {
 #endif
 }
 
+TEST(CliFlags, BenchPeerSampleRunsPeersAndPrismOnTheSameSample) {
+  Data d;
+  // --peer-sample 120 of 300 rows: Prism on all rows, then Prism and the peer
+  // on one seeded sample of 120 (labels sampled with them: the classifier
+  // metric needs one label per embedded row).
+  const std::string out = d.dir.file("bench.json");
+  auto r = run_prism("bench " + d.npy + " --metadata " + d.meta +
+                     " --methods pca --dims 2 --backends cpu --peers --peer-names sklearn-pca --peer-sample 120 -q "
+                     "--out " + out);
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::ifstream f(out);
+  const json j = json::parse(f);
+  ASSERT_EQ(j["runs"].size(), 3u) << j.dump();
+  EXPECT_EQ(j["runs"][0]["input"], "x.npy");
+  EXPECT_EQ(j["runs"][1]["input"], "x.npy (120-row sample)");
+  EXPECT_EQ(j["runs"][2]["input"], "x.npy (120-row sample)");
+  ASSERT_EQ(j["runs"][1]["ok"], true) << j["runs"][1].dump();
+  const json& peer = j["runs"][2];
+  if (peer["ok"].get<bool>()) {
+    // Its 120 output rows were scored against the sample's rows and labels.
+    EXPECT_TRUE(contains(peer["notes"].get<std::string>(), "unseeded")) << peer.dump();
+  } else {
+    EXPECT_TRUE(contains(peer["error"].get<std::string>(), "pip install")) << peer.dump();
+  }
+  // A sample as large as the input is no sample: the usual two rows.
+  auto all = run_prism("bench " + d.npy + " --methods pca --dims 2 --backends cpu --peers --peer-names sklearn-pca "
+                       "--peer-sample 300 -q --out " + out);
+  ASSERT_EQ(all.code, 0) << all.output;
+  std::ifstream g(out);
+  EXPECT_EQ(json::parse(g)["runs"].size(), 2u);
+}
+
 TEST(CliFlags, EveryCommandHasHelpWithExamples) {
   std::vector<std::string> commands = {"info", "convert", "knn", "reduce", "metrics", "bench", "batch"};
 #ifdef PRISM_TEST_HAVE_VIEWER
