@@ -258,7 +258,8 @@ knn_detail::ApproxTuning tuning_from_env() {
                           {"reduced_iters", &t.reduced_iters}, {"full_iters", &t.full_iters},
                           {"full_list", &t.full_list},         {"expand_above", &t.expand_above},
                           {"expand_base", &t.expand_base},     {"expand_iters", &t.expand_iters},
-                          {"expand_candidates", &t.expand_candidates}, {"tree_columns", &t.tree_columns}};
+                          {"expand_candidates", &t.expand_candidates}, {"tree_columns", &t.tree_columns},
+                          {"expand_reverse", &t.expand_reverse}};
     bool found = false;
     for (const Knob& kn : knobs)
       if (key == kn.name) *kn.field = static_cast<int>(v), found = true;

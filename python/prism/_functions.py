@@ -30,7 +30,7 @@ def knn(X: Any, k: int = 15, metric: str = "euclidean", mode: str = "auto", back
         L2 distance, or 1 - cosine similarity.
     mode : {'auto', 'exact', 'approx'}, default='auto'
         Exact search (FAISS on the CPU, tiled GEMM on the GPU), NN-descent, or
-        auto: exact where it is the faster (few rows, or large k up to 100,000 rows), else NN-descent.
+        auto: exact where it is the faster (few rows, or large k up to 50,000-100,000 rows), else NN-descent.
     backend : {'auto', 'cpu', 'cuda'}, default='auto'
     random_state : int or None, default=None
         Seeds the approximate method (None: 0, so that graphs are reproducible).

@@ -578,16 +578,52 @@ TEST(ApproxKnn, LargeKFromTwoHops) {
   EXPECT_EQ(approx.indices, again.indices);
 }
 
+// A hub: every point lists point 0 and nothing else, point 0 lists point 1.
+// Two forward hops from 0 reach only 1; through the points that list it (the
+// reverse graph) they reach everyone, so its 2-list is the true {1, 2}. The
+// cap on reverse hops holds: with one, only its first lister (1) is used.
+TEST(ApproxKnn, ExpansionHopsThroughTheReverseGraph) {
+  const int64_t n = 64;
+  Matrix x(n, 8);
+  for (int64_t i = 0; i < n; ++i) x.row(i)[0] = static_cast<float>(i * i);  // 1 and 2 nearest to 0
+  knn_detail::NeighborLists g;
+  g.n = n;
+  g.k = 1;
+  g.idx.assign(n, 0);
+  g.idx[0] = 1;
+  for (int64_t i = 0; i < n; ++i) g.dist.push_back(i == 0 ? 1.0f : float(i * i) * float(i * i));
+  g.fresh.assign(n, 0);
+  const knn_detail::Points pts(ConstView(x.view()));
+  auto list_of_0 = [&](int reverse) {
+    const knn_detail::NeighborLists out = knn_detail::expand_lists(pts, g, 2, reverse);
+    return std::set<int32_t>(out.idx.begin(), out.idx.begin() + 2);
+  };
+  const std::set<int32_t> truth = {1, 2};
+  EXPECT_EQ(list_of_0(static_cast<int>(n)), truth);
+  // Forward hops only: 1, then a filler from outside the two-hop set.
+  const std::set<int32_t> forward = list_of_0(0);
+  EXPECT_EQ(forward.count(1), 1u);
+  EXPECT_EQ(forward.size(), 2u);
+  EXPECT_NE(forward, truth);
+  // One reverse hop: point 1 (the first lister), whose list is {0}: no more.
+  EXPECT_EQ(list_of_0(1), forward);
+}
+
 TEST(KnnMode, AutomaticNeverGoesExactOnLargeInputs) {
   KnnParams p;
   p.k = 15;
   EXPECT_EQ(resolve_knn_mode(10000, p), KnnMode::exact);
   EXPECT_EQ(resolve_knn_mode(20000, p), KnnMode::approx);
-  p.k = 90;  // t-SNE, perplexity 30
+  p.k = 90;  // t-SNE, perplexity 30: two hops over a 45-NN graph
   EXPECT_EQ(resolve_knn_mode(20000, p), KnnMode::exact);
+  EXPECT_EQ(resolve_knn_mode(49999, p), KnnMode::exact);
+  EXPECT_EQ(resolve_knn_mode(70000, p), KnnMode::approx);  // Fashion-MNIST
   EXPECT_EQ(resolve_knn_mode(150000, p), KnnMode::approx);
   EXPECT_EQ(resolve_knn_mode(200000, p), KnnMode::approx);
   EXPECT_EQ(resolve_knn_mode(1000000, p), KnnMode::approx);
+  p.k = 45;  // NN-descent on lists of 90: exact up to large_k_approx_rows
+  EXPECT_EQ(resolve_knn_mode(70000, p), KnnMode::exact);
+  EXPECT_EQ(resolve_knn_mode(150000, p), KnnMode::approx);
   p.k = 1000;
   EXPECT_EQ(resolve_knn_mode(200000, p), KnnMode::approx);
   p.mode = KnnMode::exact;

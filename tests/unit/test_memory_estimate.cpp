@@ -64,12 +64,19 @@ TEST(MemoryEstimate, KnnExactCopiesTheVectorsApproxDoesItsOwnWork) {
 TEST(MemoryEstimate, ReductionPeaksAtItsLargestStage) {
   // t-SNE: the affinities (the graph, P + P^T's reverse entries and P) are the peak.
   ReduceParams t = params(Method::tsne);
+  t.knn_mode = KnnMode::exact;
   const MemoryEstimate tsne = estimate_reduction_memory(60000, 32, t);
   EXPECT_TRUE(has_item(tsne, "t-SNE P + P^T")) << tsne.describe();
-  // Measured here (`prism -v reduce` of 60,000 x 32 normal rows, CPU, 2 threads):
-  // peak 147 MiB in the affinities, 136 MiB above the start (`prism info`: 11 MiB;
-  // 284 MiB before P was built in place); the estimate stays within 25%.
+  // Measured here (`prism -v reduce --knn exact` of 60,000 x 32 normal rows, CPU,
+  // 2 threads): peak 147 MiB in the affinities, 136 MiB above the start (`prism
+  // info`: 11 MiB; 284 MiB before P was built in place); the estimate stays within 25%.
   EXPECT_NEAR(tsne.total() / 1048576.0, 136, 0.25 * 136) << tsne.describe();
+  // The approximate graph (two hops over a 45-NN graph, the default from 50,000
+  // rows at k = 90): measured 136 MiB at the end of the kNN stage, 125 above the start.
+  const MemoryEstimate knn = estimate_knn_memory(60000, 32, KnnParams{.k = 90, .mode = KnnMode::approx});
+  EXPECT_TRUE(has_item(knn, "expanded k-lists")) << knn.describe();
+  EXPECT_FALSE(has_item(knn, "NN-descent candidates")) << knn.describe();  // freed before the expansion
+  EXPECT_NEAR(knn.total() / 1048576.0, 125, 0.25 * 125) << knn.describe();
   // Wide data: t-SNE's kNN runs on the 50-d PCA, not on the 784 columns.
   const MemoryEstimate wide = estimate_reduction_memory(70000, 784, t);
   EXPECT_TRUE(has_item(wide, "t-SNE")) << wide.describe();

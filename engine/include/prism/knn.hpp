@@ -24,8 +24,10 @@ struct KnnParams {
   Metric metric = Metric::euclidean;       ///< euclidean: L2 distance; cosine: 1 - cos
   KnnMode mode = KnnMode::automatic;       ///< automatic: see resolve_knn_mode
   int64_t approx_threshold = 20000;        ///< rows from which `automatic` goes approximate
-  int64_t large_k_approx_rows = 100000;    ///< with k > 30: rows from which `automatic` goes
-                                           ///< approximate (above k = 40: two-hop expansion of a 40-NN graph)
+  int64_t large_k_approx_rows = 100000;    ///< with 30 < k <= 45: rows from which `automatic` goes
+                                           ///< approximate (NN-descent on lists of 2k)
+  int64_t expanded_k_approx_rows = 50000;  ///< with k > 45: rows from which `automatic` goes
+                                           ///< approximate (two hops over a 45-NN graph)
   uint64_t seed = 0;                       ///< seeds the approximate method
   Backend backend = Backend::automatic;
 };
@@ -34,8 +36,10 @@ struct KnnParams {
 /// mode is returned as is). Exact below approx_threshold rows; for k <= 30
 /// exact while rows <= 8 (k + min(k, 64))^2 (NN-descent's joins grow with the
 /// square of its lists, brute force with N); for larger k (t-SNE's 3 x
-/// perplexity) exact below large_k_approx_rows: above it exact search is
-/// O(N^2) (654 s for 1M points) while the approximate path grows with N.
+/// perplexity) exact below large_k_approx_rows (k <= 45) or
+/// expanded_k_approx_rows (k > 45, where the k-lists come cheaply from two
+/// hops): above them exact search is O(N^2) (654 s for 1M points) while the
+/// approximate path grows with N.
 KnnMode resolve_knn_mode(int64_t rows, const KnnParams& params);
 
 /// Row i's neighbours are indices[i*k .. i*k+k), nearest first; distances are

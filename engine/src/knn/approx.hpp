@@ -22,7 +22,8 @@ struct ApproxTuning {
   bool half = true;         ///< the descent works on a half-precision copy (re-ranked in float32)
   bool rotate = true;       ///< the half copy is rotated onto its principal axes (bounded distances pay)
   int expand_above = 40;    ///< k above which the k-lists are expanded from a smaller graph; 0: never
-  int expand_base = 40;     ///< neighbours of the graph that is expanded
+  int expand_base = 45;     ///< neighbours of the graph that is expanded
+  int expand_reverse = -1;  ///< reverse neighbours per point the two hops also go through (-1: expand_base)
   int expand_iters = 0;     ///< NN-descent iterations at k after the expansion
   int expand_candidates = 15;  ///< candidates sampled per point in those iterations
 };

@@ -638,10 +638,28 @@ int descend(const Points& x, NeighborLists& g, const NndParams& p, ProgressScope
   return it;
 }
 
-NeighborLists expand_lists(const Points& x, const NeighborLists& g, int k2) {
-  PRISM_CHECK(x.rows() == g.n && k2 >= 1 && k2 < g.n, "expand_lists: bad sizes");
+NeighborLists expand_lists(const Points& x, const NeighborLists& g, int k2, int reverse) {
+  PRISM_CHECK(x.rows() == g.n && k2 >= 1 && k2 < g.n && reverse >= 0, "expand_lists: bad sizes");
   const int64_t n = g.n;
   const int k = g.k;
+  // Reverse lists, at most `reverse` per point (the first listers by number),
+  // in CSR form: rev[roff[q] .. roff[q + 1]) list q.
+  std::vector<int64_t> roff;
+  std::vector<int32_t> rev;
+  if (reverse > 0) {
+    std::vector<int32_t> count(n, 0);
+    for (const int32_t q : g.idx)
+      if (q >= 0 && count[q] < reverse) ++count[q];
+    roff.assign(n + 1, 0);
+    for (int64_t q = 0; q < n; ++q) roff[q + 1] = roff[q] + count[q];
+    rev.resize(static_cast<size_t>(roff[n]));
+    std::fill(count.begin(), count.end(), 0);
+    for (int64_t i = 0; i < n; ++i)
+      for (int s = 0; s < k; ++s) {
+        const int32_t q = g.idx[i * k + s];
+        if (q >= 0 && count[q] < reverse) rev[roff[q] + count[q]++] = static_cast<int32_t>(i);
+      }
+  }
   NeighborLists out;
   out.n = n;
   out.k = k2;
@@ -660,17 +678,19 @@ NeighborLists expand_lists(const Points& x, const NeighborLists& g, int k2) {
       std::fill(r.dist, r.dist + k2, kInf);
       seen[i] = i;
       cand.clear();
-      const int32_t* ni = g.idx.data() + i * k;
-      for (int s = 0; s < k; ++s) {
-        const int32_t j = ni[s];
-        if (j < 0) continue;
+      auto hop = [&](int32_t j) {
+        if (j < 0) return;
         if (seen[j] != i) seen[j] = i, cand.push_back(j);
         const int32_t* nj = g.idx.data() + int64_t{j} * k;
         for (int t = 0; t < k; ++t) {
           const int32_t q = nj[t];
           if (q >= 0 && seen[q] != i) seen[q] = i, cand.push_back(q);
         }
-      }
+      };
+      const int32_t* ni = g.idx.data() + i * k;
+      for (int s = 0; s < k; ++s) hop(ni[s]);
+      if (reverse > 0)
+        for (int64_t e = roff[i]; e < roff[i + 1]; ++e) hop(rev[e]);
       constexpr size_t kAhead = 8;  // rows prefetched ahead of the distance loop
       for (size_t c = 0; c < std::min(kAhead, cand.size()); ++c) x.prefetch(cand[c]);
       for (size_t c = 0; c < cand.size(); ++c) {

@@ -145,6 +145,10 @@ int descend(const Points& x, NeighborLists& g, const NndParams& p, ProgressScope
 /// (up to g.k + g.k^2 candidates, each measured once), all entries fresh.
 /// The cheap way to a large-k graph (t-SNE's 3 x perplexity): NN-descent's
 /// joins grow with the square of the list length, this with g.k^2.
-NeighborLists expand_lists(const Points& x, const NeighborLists& g, int k2);
+/// With `reverse` > 0 the hops also go through up to that many of the points
+/// that list i (the reverse graph): on data with hubs a point's neighbours
+/// often list others, not it, and what they list is then two hops away only
+/// through the points listing i.
+NeighborLists expand_lists(const Points& x, const NeighborLists& g, int k2, int reverse = 0);
 
 }  // namespace prism::knn_detail

@@ -18,6 +18,7 @@ constexpr int64_t kD = 8;   // double / int64
 constexpr int64_t kExactBatch = 4096;   // query rows per FAISS search
 constexpr int64_t kReduceAbove = 128;   // NN-descent projects wider data first ...
 constexpr int64_t kReducedDims = 64;    // ... to at most about this many dimensions
+constexpr int64_t kExpandBase = 45;     // above this k, two hops over a graph of this k (ApproxTuning::expand_base)
 
 int64_t threads() { return std::max(1, omp_get_max_threads()); }
 
@@ -91,12 +92,20 @@ MemoryEstimate estimate_knn_memory(int64_t n, int64_t d, const KnnParams& p) {
   // ... rotated onto its principal axes for 64 < d <= 1024: the PCA's
   // matrices and two blocks of about 4M floats.
   if (d > 64 && d <= 1024) e.add("NN-descent rotation (principal axes)", 2 * d * d * kD + 2 * (4LL << 20) * kF);
-  const int64_t kb = k > 40 ? 40 : k;  // the graph the k-lists are expanded from
+  const int64_t kb = k > kExpandBase ? kExpandBase : k;  // the graph the k-lists are expanded from
   const int64_t list = std::min(n - 2, k > kb ? kb : kb + std::min<int64_t>(kb, 64));
   e.add("NN-descent lists", n * list * (kF + kF + 1));
-  e.add("NN-descent candidates", 2 * n * std::min<int64_t>(kb, 60) * kD + n * kF);
-  e.add("NN-descent per-thread marks", n * kD * threads());
-  if (k > kb) e.add("expanded k-lists", n * k * (kF + kF + 1));
+  // The descent's candidates and marks are freed before the expansion's
+  // lists exist: the larger of the two phases counts.
+  const int64_t candidates = 2 * n * std::min<int64_t>(kb, 60) * kD + n * kF, marks = n * kD * threads();
+  const int64_t expanded = n * k * (kF + kF + 1), reverse = n * kb * kF + (n + 1) * kD;
+  if (k > kb && expanded + reverse > candidates + marks) {
+    e.add("expanded k-lists", expanded);
+    e.add("reverse lists for the expansion", reverse);
+  } else {
+    e.add("NN-descent candidates", candidates);
+    e.add("NN-descent per-thread marks", marks);
+  }
   return e;
 }
 
