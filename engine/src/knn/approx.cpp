@@ -262,7 +262,9 @@ KnnGraph knn_approx_tuned(ConstView x, int k, Metric metric, uint64_t seed, Prog
   // Large k (t-SNE's 3 x perplexity): NN-descent's joins grow with the square
   // of the list length, so the descent builds a graph of kb = expand_base
   // neighbours and the k-lists come from its two-hop neighbourhoods.
-  const int kb = (t.expand_above > 0 && k > t.expand_above) ? std::min(k, t.expand_base) : k;
+  const bool wide = !is_reduced && d > kReduceAbove;
+  const int base = t.expand_base > 0 ? t.expand_base : wide ? kExpandBaseWide : kExpandBase;
+  const int kb = (t.expand_above > 0 && k > t.expand_above) ? std::min(k, base) : k;
   auto clamp_list = [&](int v) {
     return static_cast<int>(std::min<int64_t>(std::max(v, kb), n - 2));
   };
@@ -277,7 +279,6 @@ KnnGraph knn_approx_tuned(ConstView x, int k, Metric metric, uint64_t seed, Prog
   // distances: recall 0.966 in 4.9 s; lists a third longer with leaves of 20,
   // the earlier choice, 0.970 in 7.1 s; pynndescent's leaves of 80, 10 trees
   // and lists of k + 1: 0.951 in 5.2 s; pynndescent itself 0.950 in 5.6 s).
-  const bool wide = !is_reduced && d > kReduceAbove;
   const bool expand = kb < k;
   // The graph that is expanded needs lists of just its kb: what the two hops
   // find depends on kb, not on how the kb were found (200k x 50 mixture of
@@ -405,7 +406,7 @@ KnnMode resolve_knn_mode(int64_t rows, const KnnParams& p) {
   // dimension, 15.0 s against 11.8 s: exact costs N^2, so below ~50k rows it
   // wins or loses little); from k = 31 to 45 its lists (2k) make exact search
   // the cheaper one below large_k_approx_rows.
-  if (p.k > knn_detail::ApproxTuning{}.expand_base)
+  if (p.k > knn_detail::kExpandBase)
     return rows >= p.expanded_k_approx_rows ? KnnMode::approx : KnnMode::exact;
   if (p.k > 30) return rows >= p.large_k_approx_rows ? KnnMode::approx : KnnMode::exact;
   // NN-descent's work grows with the square of its candidate lists (about

@@ -18,7 +18,7 @@ constexpr int64_t kD = 8;   // double / int64
 constexpr int64_t kExactBatch = 4096;   // query rows per FAISS search
 constexpr int64_t kReduceAbove = 128;   // NN-descent projects wider data first ...
 constexpr int64_t kReducedDims = 64;    // ... to at most about this many dimensions
-constexpr int64_t kExpandBase = 45;     // above this k, two hops over a graph of this k (ApproxTuning::expand_base)
+constexpr int64_t kExpandBase = 45;     // above this k, two hops over a graph of this k (knn_detail::kExpandBase)
 
 int64_t threads() { return std::max(1, omp_get_max_threads()); }
 
