@@ -11,8 +11,6 @@
 #include <filesystem>
 #include <limits>
 #include <map>
-#include <numeric>
-#include <random>
 
 #include "bench_peers.hpp"
 #include "bench_report.hpp"
@@ -111,16 +109,8 @@ class StagePeaks : public ProgressBar {
 
 /// A seeded uniform sample of n rows without replacement, kept in their
 /// original order, with their metadata (labels included).
-Dataset sample_rows(const Dataset& ds, int64_t n, uint64_t seed) {
-  std::vector<int64_t> rows(static_cast<size_t>(ds.rows()));
-  std::iota(rows.begin(), rows.end(), int64_t{0});
-  std::mt19937_64 rng(seed ^ 0x9E3779B97F4A7C15ULL);
-  for (int64_t i = 0; i < n; ++i) {
-    std::uniform_int_distribution<int64_t> pick(i, ds.rows() - 1);
-    std::swap(rows[i], rows[pick(rng)]);
-  }
-  rows.resize(static_cast<size_t>(n));
-  std::sort(rows.begin(), rows.end());
+Dataset sample_dataset(const Dataset& ds, int64_t n, uint64_t seed) {
+  const std::vector<int64_t> rows = sample_rows(ds.rows(), n, seed ^ 0x9E3779B97F4A7C15ULL);
   Matrix m(n, ds.cols());
   for (int64_t i = 0; i < n; ++i) std::copy(ds.x.row(rows[i]), ds.x.row(rows[i]) + ds.cols(), m.row(i));
   Dataset out;
@@ -193,7 +183,7 @@ int run_bench(const BenchOptions& o) {
     const Dataset* peer_ds = &ds;
     std::string peer_name = name;
     if (sampled) {
-      peer_ds = &datasets.emplace_back(sample_rows(ds, o.peer_sample, o.first_seed));
+      peer_ds = &datasets.emplace_back(sample_dataset(ds, o.peer_sample, o.first_seed));
       peer_name = cat(name, " (", o.peer_sample, "-row sample)");
       note(cat("bench: peers run on a seeded sample of ", o.peer_sample, " of ", ds.rows(), " rows"));
     }

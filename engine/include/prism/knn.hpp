@@ -27,7 +27,7 @@ struct KnnParams {
   int64_t large_k_approx_rows = 100000;    ///< with 30 < k <= 45: rows from which `automatic` goes
                                            ///< approximate (NN-descent on lists of 2k)
   int64_t expanded_k_approx_rows = 50000;  ///< with k > 45: rows from which `automatic` goes
-                                           ///< approximate (two hops over a 45-NN graph)
+                                           ///< approximate (two hops over a 45- or 50-NN graph)
   uint64_t seed = 0;                       ///< seeds the approximate method
   Backend backend = Backend::automatic;
 };
