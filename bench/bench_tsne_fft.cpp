@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "../engine/src/tsne/stages.hpp"
+#include "../engine/src/tsne/tree.hpp"
 #include "bench_data.hpp"
 #include "prism/io.hpp"
 
@@ -96,6 +97,20 @@ void BM_RepulsionFft(benchmark::State& state) {
   state.counters["boxes"] = fft.boxes();
 }
 
+// The Barnes-Hut tree alone (Morton codes, sort, cells, centres of mass): it
+// is built once per iteration, before the parallel walk.
+void BM_TreeBuild(benchmark::State& state) {
+  const auto& y = layout(state.range(0));
+  const int64_t n = static_cast<int64_t>(y.size() / 2);
+  tsne::SpaceTree<2> tree;
+  for (auto _ : state) {
+    tree.build(y.data(), n, 8);
+    benchmark::DoNotOptimize(tree.nodes().data());
+  }
+  state.counters["points"] = double(n);
+}
+
+BENCHMARK(BM_TreeBuild)->Name("tree/build")->ArgName("n")->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_RepulsionBarnesHut)->Name("repulsion/bh")->ArgName("n")->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_RepulsionFft)->Name("repulsion/fft")->ArgName("n")->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond)->UseRealTime();
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../../engine/src/tsne/stages.hpp"
+#include "../../engine/src/tsne/tree.hpp"
 #include "prism/tsne.hpp"
 #include "test_util.hpp"
 
@@ -513,6 +514,139 @@ TEST(TsneFftRepulsion, MethodResolution) {
   EXPECT_EQ(parse_tsne_method("auto"), TsneMethod::automatic);
   EXPECT_THROW(parse_tsne_method("fmm"), InputError);
   EXPECT_STREQ(to_string(TsneMethod::fft), "fft");
+}
+
+// ---- the Barnes-Hut tree ------------------------------------------------------
+
+// Morton code of one point as the tree defines it, bit by bit: dimension 0
+// takes the most significant bit of each D-bit digit, 16 digits.
+template <int D>
+uint64_t naive_morton(const double* p, const double* lo, double side) {
+  uint64_t code = 0;
+  for (int b = 15; b >= 0; --b)
+    for (int d = 0; d < D; ++d) {
+      const double q = std::min(std::floor((p[d] - lo[d]) * 65536.0 / side), 65535.0);
+      code = (code << 1) | ((static_cast<uint64_t>(q) >> b) & 1u);
+    }
+  return code;
+}
+
+template <int D>
+void check_tree(const std::vector<double>& y, int64_t n, int leaf) {
+  tsne::SpaceTree<D> tree;
+  tree.build(y.data(), n, leaf);
+  double lo[D], hi[D];
+  for (int d = 0; d < D; ++d) lo[d] = hi[d] = y[d];
+  for (int64_t i = 0; i < n; ++i)
+    for (int d = 0; d < D; ++d) {
+      lo[d] = std::min(lo[d], y[i * D + d]);
+      hi[d] = std::max(hi[d], y[i * D + d]);
+    }
+  double side = 0;
+  for (int d = 0; d < D; ++d) side = std::max(side, hi[d] - lo[d]);
+  // The order is the stable sort by Morton code: codes ascending, ties by index.
+  std::vector<std::pair<uint64_t, int32_t>> want(n);
+  for (int64_t i = 0; i < n; ++i) want[i] = {naive_morton<D>(&y[i * D], lo, side), int32_t(i)};
+  std::sort(want.begin(), want.end());
+  const auto& order = tree.order();
+  ASSERT_EQ(int64_t(order.size()), n);
+  for (int64_t s = 0; s < n; ++s) {
+    ASSERT_EQ(order[s], want[s].second) << "sorted position " << s;
+    for (int d = 0; d < D; ++d) ASSERT_EQ(tree.positions()[s * D + d], y[int64_t(order[s]) * D + d]);
+  }
+  // Cells: depth-first, children tile their parent's range, leaves are small,
+  // every centre of mass is its points' mean.
+  const auto& nodes = tree.nodes();
+  ASSERT_FALSE(nodes.empty());
+  EXPECT_EQ(nodes[0].begin, 0);
+  EXPECT_EQ(nodes[0].end, n);
+  EXPECT_EQ(nodes[0].skip, int32_t(nodes.size()));
+  for (int32_t k = 0; k < int32_t(nodes.size()); ++k) {
+    const auto& nd = nodes[k];
+    ASSERT_LT(nd.begin, nd.end);
+    ASSERT_GT(nd.skip, k);
+    if (nd.skip == k + 1) {
+      // A leaf: small, or points sharing the deepest cell.
+      if (nd.end - nd.begin > leaf)
+        EXPECT_EQ(want[nd.begin].first, want[nd.end - 1].first) << "node " << k;
+    } else {
+      int32_t at = nd.begin, children = 0;
+      for (int32_t ch = k + 1; ch < nd.skip; ch = nodes[ch].skip, ++children) {
+        ASSERT_EQ(nodes[ch].begin, at) << "node " << k;
+        EXPECT_DOUBLE_EQ(nodes[ch].width2, nd.width2 / 4);
+        at = nodes[ch].end;
+      }
+      ASSERT_EQ(at, nd.end) << "node " << k;
+      EXPECT_LE(children, 1 << D);
+    }
+    for (int d = 0; d < D; ++d) {
+      double sum = 0;
+      for (int32_t s = nd.begin; s < nd.end; ++s) sum += tree.positions()[int64_t(s) * D + d];
+      ASSERT_NEAR(nd.com[d], sum / (nd.end - nd.begin), 1e-9 * (1 + std::abs(nd.com[d]))) << "node " << k;
+    }
+  }
+}
+
+// Clustered points with exact duplicates (ties in the deepest cell), above
+// the size from which the tree is built in parallel; the tree must not depend
+// on the thread count.
+template <int D>
+std::vector<double> tree_points(int64_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0, 1);
+  std::uniform_int_distribution<int> cluster(0, 9);
+  std::vector<double> y(n * D);
+  for (int64_t i = 0; i < n; ++i) {
+    if (i % 7 == 3) {  // a copy of an earlier point
+      const int64_t j = std::uniform_int_distribution<int64_t>(0, i - 1)(rng);
+      for (int d = 0; d < D; ++d) y[i * D + d] = y[j * D + d];
+      continue;
+    }
+    const int c = cluster(rng);
+    for (int d = 0; d < D; ++d) y[i * D + d] = 10.0 * ((c >> d) & 1) + (c + 1) * 0.1 * normal(rng);
+  }
+  return y;
+}
+
+TEST(SpaceTree, SortedCellsAndCentresInTwoAndThreeDimensions) {
+  check_tree<2>(tree_points<2>(40000, 3), 40000, 8);
+  check_tree<3>(tree_points<3>(40000, 4), 40000, 8);
+  check_tree<2>(tree_points<2>(300, 5), 300, 1);  // the one-thread path
+  // Points packed into a corner 1/500 of the box: their order is decided by
+  // the codes' lowest bits.
+  auto corner = [](int dims, int64_t n) {
+    std::mt19937_64 rng(8);
+    std::uniform_real_distribution<double> uni(0, 0.002);
+    std::vector<double> y(n * dims);
+    for (auto& v : y) v = uni(rng);
+    for (int d = 0; d < dims; ++d) y[d] = 1.0;  // the box's far corner
+    return y;
+  };
+  check_tree<2>(corner(2, 30000), 30000, 8);
+  check_tree<3>(corner(3, 30000), 30000, 8);
+  std::vector<double> same(2 * 20000, 1.5);      // every point in one cell
+  check_tree<2>(same, 20000, 8);
+}
+
+TEST(SpaceTree, SameTreeOnAnyThreadCount) {
+  const auto y = tree_points<2>(50000, 6);
+  const int before = omp_get_max_threads();
+  tsne::SpaceTree<2> one, many;
+  omp_set_num_threads(1);
+  one.build(y.data(), 50000, 8);
+  omp_set_num_threads(std::max(2, before));
+  many.build(y.data(), 50000, 8);
+  omp_set_num_threads(before);
+  EXPECT_EQ(one.order(), many.order());
+  ASSERT_EQ(one.nodes().size(), many.nodes().size());
+  for (size_t k = 0; k < one.nodes().size(); ++k) {
+    const auto &a = one.nodes()[k], &b = many.nodes()[k];
+    ASSERT_EQ(std::memcmp(a.com, b.com, sizeof a.com), 0) << "node " << k;  // bit for bit
+    ASSERT_EQ(a.width2, b.width2);
+    ASSERT_EQ(a.begin, b.begin);
+    ASSERT_EQ(a.end, b.end);
+    ASSERT_EQ(a.skip, b.skip);
+  }
 }
 
 class TsneGradient : public ::testing::TestWithParam<int> {};

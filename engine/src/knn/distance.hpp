@@ -9,6 +9,7 @@
 #endif
 
 #include "prism/matrix.hpp"
+#include "../simd.hpp"
 
 namespace prism::knn_detail {
 
@@ -155,12 +156,6 @@ inline float sq_l2_half_kernel(const uint16_t* __restrict a, const uint16_t* __r
   auto ld = [](const uint16_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   };
-  auto hsum = [](__m256 s) {
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    return _mm_cvtss_f32(h);
-  };
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(),
          s3 = _mm256_setzero_ps();
   int64_t j = 0;
@@ -175,7 +170,7 @@ inline float sq_l2_half_kernel(const uint16_t* __restrict a, const uint16_t* __r
     s3 = _mm256_fmadd_ps(t3, t3, s3);
     if constexpr (kBounded) {
       if ((j + 32) % kBoundStride == 0 && j + 32 < d) {
-        const float part = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+        const float part = simd::hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
         if (part >= bound) return part;
       }
     }
@@ -184,7 +179,7 @@ inline float sq_l2_half_kernel(const uint16_t* __restrict a, const uint16_t* __r
     const __m256 t = _mm256_sub_ps(ld(a + j), ld(b + j));
     s0 = _mm256_fmadd_ps(t, t, s0);
   }
-  return hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  return simd::hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
 #else
   // Portable fallback: never stops early (a partial sum is only an
   // optimisation; the full distance is always a valid answer).
@@ -228,11 +223,7 @@ inline float dot_half(const float* __restrict a, const uint16_t* __restrict b, i
   for (; j + 8 <= d; j += 8)
     s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j),
                          _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + j))), s0);
-  const __m256 s = _mm256_add_ps(s0, s1);
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_movehdup_ps(h));
-  return _mm_cvtss_f32(h);
+  return simd::hsum8(_mm256_add_ps(s0, s1));
 #else
   float acc[8] = {};
   for (int64_t j = 0; j < d; j += 8)

@@ -6,6 +6,7 @@
 // traversal is then a forward scan without a stack (as in Burtscher & Pingali's
 // GPU Barnes-Hut and the Morton trees of Karras 2012), and nearby points, which
 // are traversed one after another, touch the same nodes.
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -37,7 +38,22 @@ class SpaceTree {
   const std::vector<double>& positions() const { return pos_; }
 
  private:
-  void build_node(int32_t begin, int32_t end, int level, double width);
+  /// Levels above this are split on the calling thread; the cells at this
+  /// level (256 in 2D, 512 in 3D) are built in parallel.
+  static constexpr int kSplitLevel = D == 2 ? 4 : 3;
+  struct Task {
+    int32_t begin, end;
+    int level;
+    double width;
+  };
+  template <class F>
+  void for_children(int32_t begin, int32_t end, int level, F&& f) const;
+  /// The cells above kSplitLevel: collects the subtrees below them as tasks,
+  /// or (emit) writes them and copies the built subtrees in, in depth-first order.
+  void top_cells(int32_t begin, int32_t end, int level, double width, bool emit);
+  void build_node(std::vector<Node>& out, int32_t begin, int32_t end, int level, double width) const;
+  void centre_from_children(std::vector<Node>& nodes, int64_t k) const;
+  void centres(std::vector<Node>& nodes) const;
 
   std::vector<Node> nodes_;
   std::vector<int32_t> order_;
@@ -47,6 +63,10 @@ class SpaceTree {
   std::vector<uint64_t> codes_tmp_;
   std::vector<int32_t> order_tmp_;
   int leaf_size_ = 1;
+  std::vector<Task> tasks_;
+  std::vector<std::vector<Node>> subtrees_;
+  std::vector<int32_t> top_;  // nodes written by top_cells
+  size_t next_task_ = 0;
 };
 
 extern template class SpaceTree<2>;

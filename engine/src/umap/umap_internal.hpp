@@ -58,6 +58,10 @@ void rescale_to_box(Matrix& y);
 /// The CPU's SGD over a graph's edges (umap-learn's optimize_layout_euclidean):
 /// edges in CSR order by head point with their sampling clocks. Heads are rows
 /// of `head`, tails rows of `tail` (the same matrix when fitting).
+/// Fixed-point one of SgdState::rate: 2^30, so rates (at most 1) and the
+/// fractional parts of t * rate fit a signed 32-bit lane.
+inline constexpr uint32_t kRateOne = uint32_t{1} << 30;
+
 struct SgdState {
   int64_t n_head = 0;
   int64_t n_tail = 0;
@@ -68,7 +72,7 @@ struct SgdState {
   // time in the first epoch t with floor(t * rate) = m, rate = 1 / its period
   // (0: never), and then draws negative_rate negative samples. No per-edge
   // state changes, so an epoch streams 8 bytes per edge and writes none.
-  std::vector<float> rate;  // per edge
+  std::vector<uint32_t> rate;  // per edge, in units of 1 / kRateOne
   int negative_rate = 0;
 
   float a = 1.577f, b = 0.895f;
