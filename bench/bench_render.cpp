@@ -146,7 +146,8 @@ BENCHMARK(BM_MovingFrames)
 
 // A frame of thumbnails: n points of Fashion-MNIST-sized 28 x 28 grey images,
 // all drawn as 12-pixel thumbnails (after they are uploaded once), beside
-// the same points as dots.
+// the same points as dots; cull: 0 draws the thumbnails that nearer ones hide
+// too (PointStyle::cull_hidden).
 class Tiles : public ThumbnailSource {
  public:
   explicit Tiles(int64_t n) : n_(n) {}
@@ -183,15 +184,18 @@ void BM_ThumbnailFrame(benchmark::State& state) {
     style.image_size = 12.0f * cam.world_per_pixel();
     while (r.thumbnail_stats().loaded < n) r.render(cam, style, false);
   }
+  style.cull_hidden = state.range(2) != 0;
   r.render(cam, style, false);
   for (auto _ : state) r.render(cam, style, false);
   state.counters["fps"] = benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["hidden"] = double(r.thumbnail_stats().hidden);
   state.SetLabel(r.device_name());
 }
 BENCHMARK(BM_ThumbnailFrame)
-    ->ArgNames({"points", "images"})
-    ->Args({70000, 0})
-    ->Args({70000, 1})
+    ->ArgNames({"points", "images", "cull"})
+    ->Args({70000, 0, 1})
+    ->Args({70000, 1, 0})
+    ->Args({70000, 1, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

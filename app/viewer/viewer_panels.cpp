@@ -198,6 +198,11 @@ void ViewerPanels::display_section() {
     ImGui::SliderFloat("image size", &d.image_scale, 0.25f, 8.0f, "%.2fx", ImGuiSliderFlags_Logarithmic);
     const render::ThumbnailStats st = a.window().thumbnail_stats();
     ImGui::Text("thumbnails: %lld loaded of %lld slots", (long long)st.loaded, (long long)st.capacity);
+    if (st.hidden > 0) {
+      ImGui::TextDisabled("%lld hidden behind nearer ones", (long long)st.hidden);
+      if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("Thumbnails wholly behind nearer ones are not drawn: the same picture, faster on a CPU device");
+    }
   }
   ImGui::Checkbox("isolate selection", &d.isolate);
   if (a.model().y().cols() == 3) {

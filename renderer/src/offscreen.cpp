@@ -8,6 +8,7 @@
 #include "prism/render/renderer.hpp"
 #include "vk_common.hpp"
 #include "vk_compute.hpp"
+#include "occlusion.hpp"
 #include "vk_thumbnails.hpp"
 
 namespace prism::render {
@@ -19,6 +20,7 @@ struct OffscreenRenderer::Impl {
   int width, height;
   VkRenderPass pass = VK_NULL_HANDLE;
   std::unique_ptr<PointPipeline> pipeline;
+  std::unique_ptr<SpriteCuller> culler;  // thumbnails hidden behind nearer ones are not drawn
   std::unique_ptr<PointBuffers> points;
   std::unique_ptr<ImageResource> color_img, id_img, depth_img;
   VkFramebuffer framebuffer = VK_NULL_HANDLE;
@@ -40,6 +42,7 @@ struct OffscreenRenderer::Impl {
     ctx.create_device();
     pass = make_points_render_pass(ctx.device, VK_FORMAT_R8G8B8A8_UNORM, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
     pipeline = std::make_unique<PointPipeline>(ctx, pass);
+    culler = std::make_unique<SpriteCuller>(ctx, 1);
     points = std::make_unique<PointBuffers>(ctx);
     set_thumbnails(nullptr, 0);
     const auto uw = uint32_t(w), uh = uint32_t(h);
@@ -93,6 +96,7 @@ struct OffscreenRenderer::Impl {
     depth_img.reset();
     points.reset();
     pipeline.reset();
+    culler.reset();
     vkDestroyRenderPass(ctx.device, pass, nullptr);
   }
 
@@ -146,7 +150,7 @@ struct OffscreenRenderer::Impl {
       rp.clearValueCount = uint32_t(clears.size());
       rp.pClearValues = clears.data();
       vkCmdBeginRenderPass(cmd, &rp, VK_SUBPASS_CONTENTS_INLINE);
-      pipeline->draw(cmd, *points, camera, style, {uint32_t(width), uint32_t(height)});
+      culler->draw(cmd, 0, *pipeline, *points, camera, style, {uint32_t(width), uint32_t(height)});
       vkCmdEndRenderPass(cmd);
     }
     if (readback && rasterizer == Rasterizer::sprites) {
@@ -213,7 +217,11 @@ void OffscreenRenderer::set_thumbnails(std::shared_ptr<const ThumbnailSource> so
   impl_->set_thumbnails(std::move(source), capacity);
 }
 void OffscreenRenderer::request_thumbnails(std::span<const int64_t> rows) { impl_->atlas->request(rows); }
-ThumbnailStats OffscreenRenderer::thumbnail_stats() const { return impl_->atlas->stats(); }
+ThumbnailStats OffscreenRenderer::thumbnail_stats() const {
+  ThumbnailStats s = impl_->atlas->stats();
+  s.hidden = impl_->culler->hidden();
+  return s;
+}
 void OffscreenRenderer::render(const Camera& camera, const PointStyle& style, bool readback, Rasterizer rasterizer) {
   impl_->render(camera, style, readback, rasterizer);
 }

@@ -684,9 +684,8 @@ void PointPipeline::setup(VkCommandBuffer cmd, const PointBuffers& points, const
   pc.flags = style.isolate ? 1u : 0u;
   pc.max_size = ctx_.max_point_size;
   if (style.image_size > 0 && has_atlas_) {
-    // Pixels per world unit at clip w = 1: proj[1][1] maps world to NDC at that depth.
     pc.flags |= 2u;
-    pc.image_scale = style.image_size * std::abs(camera.proj()[1][1]) * 0.5f * float(extent.height);
+    pc.image_scale = thumbnail_scale(camera, style, extent);
     pc.image_min_px = style.image_min_px;
   }
   pc.tiles_x = atlas_.tiles_x;

@@ -4,6 +4,7 @@
 // the point pipeline. Internal to the renderer.
 #include <vulkan/vulkan.h>
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -143,6 +144,11 @@ class PointBuffers {
   VkBuffer sizes() const { return size_->handle; }
   /// The states in draw order (host-visible, 4-byte aligned storage).
   const uint8_t* state_data() const { return static_cast<const uint8_t*>(state_->mapped); }
+  /// The other buffers in draw order, as the vertex shader reads them (host-visible).
+  const float* position_data() const { return static_cast<const float*>(pos_->mapped); }
+  const uint32_t* color_data() const { return static_cast<const uint32_t*>(color_->mapped); }
+  const uint8_t* size_data() const { return static_cast<const uint8_t*>(size_->mapped); }
+  const int32_t* slot_data() const { return static_cast<const int32_t*>(slot_->mapped); }
 
  private:
   void reserve(int64_t n);
@@ -193,6 +199,7 @@ class PointPipeline {
   /// ids stay draw positions + 1): highlighted points over a compute-rasterised frame.
   void draw_indexed(VkCommandBuffer cmd, const PointBuffers& points, const Camera& camera, const PointStyle& style,
                     VkExtent2D extent, VkBuffer indices, uint32_t count) const;
+  bool has_atlas() const { return has_atlas_; }
 
  private:
   void setup(VkCommandBuffer cmd, const PointBuffers& points, const Camera& camera, const PointStyle& style,
@@ -206,6 +213,13 @@ class PointPipeline {
   AtlasGeometry atlas_;
   bool has_atlas_ = false;
 };
+
+/// A thumbnail's edge in pixels at clip w = 1 (0: thumbnails are off): the
+/// vertex shader's image_scale.
+inline float thumbnail_scale(const Camera& camera, const PointStyle& style, VkExtent2D extent) {
+  // proj[1][1] maps world units to NDC at clip w = 1.
+  return style.image_size > 0 ? style.image_size * std::abs(camera.proj()[1][1]) * 0.5f * float(extent.height) : 0.0f;
+}
 
 /// How many of n points a frame draws under `style` (max_points, when set).
 inline int64_t drawn_points(int64_t n, const PointStyle& style) {

@@ -16,6 +16,7 @@
 #include "prism/render/window.hpp"
 #include "vk_common.hpp"
 #include "vk_compute.hpp"
+#include "occlusion.hpp"
 #include "vk_thumbnails.hpp"
 
 namespace prism::render {
@@ -84,6 +85,7 @@ struct Window::Impl {
   bool last_complete = true;  // the points image on screen is not a part-drawn chunk
   std::vector<uint32_t> mark_positions;
   std::unique_ptr<PointPipeline> pipeline;
+  std::unique_ptr<SpriteCuller> culler;  // thumbnails hidden behind nearer ones are not drawn
   std::unique_ptr<PointBuffers> points;
   std::unique_ptr<ThumbnailAtlas> atlas;
   std::shared_ptr<const ThumbnailSource> thumbnail_source;
@@ -151,6 +153,7 @@ struct Window::Impl {
     if (compute_rest)
       overlay_pass = make_points_overlay_pass(ctx->device, surface_format.format, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
     pipeline = std::make_unique<PointPipeline>(*ctx, points_pass);
+    culler = std::make_unique<SpriteCuller>(*ctx, kFramesInFlight);
     points = std::make_unique<PointBuffers>(*ctx);
     set_thumbnails(nullptr, 0);
     for (Frame& f : frames) {
@@ -191,6 +194,7 @@ struct Window::Impl {
       atlas.reset();
       points.reset();
       pipeline.reset();
+      culler.reset();
       vkDestroyRenderPass(ctx->device, points_pass, nullptr);
       vkDestroyRenderPass(ctx->device, ui_pass, nullptr);
       compute.reset();
@@ -493,7 +497,7 @@ struct Window::Impl {
       rp.clearValueCount = uint32_t(clears.size());
       rp.pClearValues = clears.data();
       vkCmdBeginRenderPass(cmd, &rp, VK_SUBPASS_CONTENTS_INLINE);
-      pipeline->draw(cmd, *points, camera, style, extent);
+      culler->draw(cmd, current, *pipeline, *points, camera, style, extent);
       vkCmdEndRenderPass(cmd);
       layer_key = key;
     }
@@ -742,7 +746,11 @@ void Window::set_thumbnails(std::shared_ptr<const ThumbnailSource> source, int64
   impl_->set_thumbnails(std::move(source), capacity);
 }
 void Window::request_thumbnails(std::span<const int64_t> rows) { impl_->atlas->request(rows); }
-ThumbnailStats Window::thumbnail_stats() const { return impl_->atlas->stats(); }
+ThumbnailStats Window::thumbnail_stats() const {
+  ThumbnailStats s = impl_->atlas->stats();
+  s.hidden = impl_->culler->hidden();
+  return s;
+}
 bool Window::last_frame_drew_points() const { return impl_->layer_drawn; }
 Rasterizer Window::last_rasterizer() const { return impl_->last_rasterizer; }
 bool Window::last_frame_complete() const { return impl_->last_complete; }

@@ -2,7 +2,8 @@
 // the shuffled draw order and its budget prefix (a uniform sample, picking
 // still by rows), the frame budget's model, visible and separated points,
 // the label collision grid, thumbnails in place of dots (level of detail,
-// hover enlargement, grey and RGBA atlases, lazy slots), per-point sizes,
+// hover enlargement, grey and RGBA atlases, lazy slots, the hidden ones left
+// out of the draw with the same picture), per-point sizes,
 // the legend's class focus, and the colour policy for each kind of column.
 #include <gtest/gtest.h>
 
@@ -414,4 +415,79 @@ TEST(Colors, EachKindOfColumnGetsTheColourThatMeansSomething) {
   EXPECT_EQ(ids.classes[10], "10");
   EXPECT_THROW(numeric_column(m, "kind"), InputError);
   EXPECT_EQ(numeric_column(m, "length")[1], 8.0);
+}
+
+// Thumbnails wholly behind nearer opaque ones are left out of the draw on a
+// CPU device (PointStyle::cull_hidden): the picture and the ids stay the same
+// to the bit, in 2D (equal depths: the later drawn is on top) and in a rotated
+// perspective view, with per-point sizes, translucent and highlighted points,
+// points off screen and random sub-pixel positions.
+TEST(Thumbnails, HiddenOnesAreLeftOutWithTheSamePicture) {
+  const int W = 256, H = 192;
+  const int64_t n = 3000;
+  std::mt19937 gen(11);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<std::array<Rgba8, 4>> quads(static_cast<size_t>(n));
+  std::vector<uint32_t> colors(static_cast<size_t>(n));
+  std::vector<uint8_t> sizes(static_cast<size_t>(n)), states(static_cast<size_t>(n), kNone);
+  for (int64_t i = 0; i < n; ++i) {
+    for (auto& c : quads[size_t(i)]) c = Rgba8{uint8_t(gen()), uint8_t(gen()), uint8_t(gen()), 255};
+    colors[size_t(i)] = Rgba8{uint8_t(gen()), uint8_t(gen()), uint8_t(gen()), uint8_t(i % 17 == 0 ? 128 : 255)}.packed();
+    sizes[size_t(i)] = uint8_t(40 + gen() % 90);
+    if (i % 251 == 0) states[size_t(i)] = i % 2 ? kHovered : kSelected;
+  }
+  std::vector<uint32_t> opaque = colors;
+  for (uint32_t& c : opaque) c |= 0xFF000000u;
+  for (const auto& [three_d, translucent] : {std::pair{false, true}, {true, false}, {true, true}}) {
+    SCOPED_TRACE(cat(three_d ? "3D perspective" : "2D orthographic", translucent ? ", some translucent" : ""));
+    OffscreenRenderer r(W, H);
+    r.set_draw_order(DrawOrder::shuffled, 5);
+    Matrix y(n, three_d ? 3 : 2);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < y.cols(); ++j) y(i, j) = u(gen) * (j == 0 ? 1.6f : 1.0f);  // some off screen
+    r.set_positions(y);
+    r.set_colors(translucent ? colors : opaque);
+    r.set_sizes(sizes);
+    r.set_states(states);
+    r.set_thumbnails(std::make_shared<QuadrantImages>(quads, 8));
+    std::vector<int64_t> rows(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) rows[size_t(i)] = i;
+    r.request_thumbnails(rows);
+    Camera cam = unit_ortho(W, H);
+    if (three_d) {
+      cam.set_projection(Projection::perspective);
+      Camera::State s = cam.state();
+      s.distance = 3.0f;
+      s.rotation = glm::angleAxis(0.6f, glm::normalize(glm::vec3(1.0f, 2.0f, 0.5f)));
+      cam.set_state(s);
+    }
+    PointStyle style;
+    style.background = kWhite;
+    style.image_size = 0.12f;  // about 11 px at the target's depth
+    style.cull_hidden = false;
+    r.render(cam, style);
+    ASSERT_EQ(r.thumbnail_stats().loaded, n);
+    r.render(cam, style);
+    EXPECT_EQ(r.thumbnail_stats().hidden, 0);
+    const Image full = r.color();
+    const std::vector<uint32_t> full_ids = r.ids();
+    style.cull_hidden = true;
+    r.render(cam, style);
+    const int64_t hidden = r.thumbnail_stats().hidden;
+    // Translucent thumbnails at several depths: what shows through them
+    // depends on the draw order, so nothing is left out.
+    if (three_d && translucent) EXPECT_EQ(hidden, 0);
+    else EXPECT_GT(hidden, n / 5);
+    int64_t diff = 0, id_diff = 0;
+    for (size_t k = 0; k < full.pixels.size(); ++k) diff += full.pixels[k] != r.color().pixels[k];
+    for (size_t k = 0; k < full_ids.size(); ++k) id_diff += full_ids[k] != r.ids()[k];
+    EXPECT_EQ(diff, 0) << hidden << " hidden";
+    EXPECT_EQ(id_diff, 0);
+    // Every visible id is a point that was drawn: hidden ones show nowhere.
+    std::set<uint32_t> shown(full_ids.begin(), full_ids.end());
+    shown.erase(0u);
+    EXPECT_LE(int64_t(shown.size()), n - hidden);
+    if (std::getenv("PRISM_TEST_KEEP"))
+      write_png(cat(std::getenv("PRISM_TEST_KEEP"), "/culled", three_d ? "3d" : "2d", translucent ? "t" : "", ".png"), r.color());
+  }
 }

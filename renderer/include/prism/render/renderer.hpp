@@ -44,6 +44,10 @@ struct PointStyle {
   /// Level of detail: a point whose thumbnail would be smaller than this many
   /// pixels on screen, or whose image is not loaded yet, stays a dot.
   float image_min_px = 6.0f;
+  /// On a CPU Vulkan device, leave out the thumbnails that nearer opaque ones
+  /// hide completely (worked out on the CPU each frame): the same picture and
+  /// ids with a fraction of the fragments. Off only to compare.
+  bool cull_hidden = true;
 };
 
 /// The order points are stored and drawn in. `rows`: row order (at equal

@@ -70,6 +70,7 @@ struct ThumbnailStats {
   int64_t loaded = 0;    ///< images on the device now
   int64_t capacity = 0;  ///< images that fit at once
   int64_t pending = 0;   ///< requested in the last frame but not loaded yet
+  int64_t hidden = 0;    ///< left out of the last frame: wholly behind nearer ones (PointStyle::cull_hidden)
 };
 
 /// Which row's image is in which of `capacity` device slots. Rows are given
